@@ -144,3 +144,10 @@ def test_client_explains_when_no_server_is_running():
     result = run_script("03", "--client", f"http://127.0.0.1:{port}/")
     assert result.returncode == 1
     assert "连不上" in result.stdout
+
+
+def test_ctrl_c_stops_the_server_cleanly():
+    with start_script("03", "--delay", "0") as server:
+        pass  # 离开 with 时, conftest 像 Ctrl+C 一样发送 SIGINT
+    assert server.proc.returncode == 0
+    assert "服务器已停止" in server.text()
