@@ -159,3 +159,52 @@ def start_script(name: str, *args: str, deadline: float = 20) -> Iterator[Server
         pump.join(timeout=5)  # 读完最后的输出, 然后才能关闭管道
         assert proc.stdout
         proc.stdout.close()
+
+
+# 浏览器测试: 用 Playwright 驱动 Chromium。CI 安装 Debian 的 chromium (/usr/bin/chromium);
+# 本机没有浏览器时跳过并说明原因, 但在 CI 里 (CI=true) 必须运行, 找不到就失败。
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _chromium_path() -> str | None:
+    """CHROMIUM_PATH 优先, 然后是 Debian 的 /usr/bin/chromium; 都没有就用 Playwright 自己装的。"""
+    path = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+    return path if Path(path).exists() else None
+
+
+def _no_browser(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"CI 必须运行浏览器测试: {reason}")
+    pytest.skip(f"{reason} (Debian/Ubuntu: apt-get install -y chromium)")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        _no_browser("没有安装 playwright (python -m pip install -r requirements-dev.txt)")
+    with sync_playwright() as playwright:
+        try:
+            chromium = playwright.chromium.launch(
+                executable_path=_chromium_path(), args=CHROMIUM_ARGS
+            )
+        except Error as exc:
+            _no_browser(f"启动 Chromium 失败: {str(exc).splitlines()[0]}")
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,433 @@
+"""第 04 课: Server-Sent Events —— 线上格式、按规范写的解析器、id 与断线续传
+
+你将学到:
+- SSE 的每一个字段 (event / data / id / retry / 注释), 以及多行 data 为什么不会破坏分帧
+- 按 HTML 标准"解析事件流"一节写出的解码器: 不管字节怎么切, 结果都一样
+- 断线重连: 浏览器带着 Last-Event-ID 回来, 服务器从下一条接着发, 不重复不遗漏
+- 手写版与 FastAPI 自带的 fastapi.sse 并排对照; 保活注释、防缓冲响应头
+
+运行:
+    python examples/04_sse_protocol.py                      # 服务器: http://127.0.0.1:8004 (浏览器打开看)
+    curl -N -i http://127.0.0.1:8004/events?count=5         # 看原始的事件流
+    curl -N -H 'Last-Event-ID: 3' http://127.0.0.1:8004/events?count=5   # 从第 4 条续传
+    python examples/04_sse_protocol.py --client 'http://127.0.0.1:8004/events?count=8&drop_after=3'
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import codecs
+import http.client
+import json
+import re
+import socket
+import sys
+import time
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import uvicorn
+from fastapi import FastAPI, Header, Query
+from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from rich.console import Console
+
+HOST = "127.0.0.1"  # 只监听本机; 课堂上让别人访问才用 --host 0.0.0.0
+PORT = 8004
+DEFAULT_DELAY = 0.5  # 两条事件之间的秒数
+DEFAULT_KEEPALIVE = 15.0  # 安静多少秒就发一条保活注释
+RETRY_MS = 1000  # 建议浏览器断线后多少毫秒重连
+MAX_COUNT = 1000  # 一条流最多几条事件
+CLIENT_MAX_RETRIES = 5  # --client 连续重连失败几次就放弃
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+# --8<-- [start:encode_event]
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # SSE 认这三种换行
+
+
+def encode_event(
+    data: str | None = None,
+    *,
+    event: str | None = None,
+    id: str | None = None,
+    retry: int | None = None,
+    comment: str | None = None,
+) -> bytes:
+    """把一条事件编码成 SSE 的字节。以空行结尾; 多行文本拆成多个 data: 行。"""
+    if event is not None and LINE_BREAK.search(event):
+        raise ValueError("event 不能包含换行")
+    if id is not None and (LINE_BREAK.search(id) or "\0" in id):
+        raise ValueError("id 不能包含换行或 NUL")
+    if retry is not None and (not isinstance(retry, int) or retry < 0):
+        raise ValueError("retry 必须是非负整数 (毫秒)")
+    lines = []
+    if comment is not None:
+        lines += [f": {line}" for line in LINE_BREAK.split(comment)]
+    if event is not None:
+        lines.append(f"event: {event}")
+    if id is not None:
+        lines.append(f"id: {id}")
+    if retry is not None:
+        lines.append(f"retry: {retry}")
+    if data is not None:
+        # 文本里的每个换行都开始一个新的 data: 行, 所以数据永远无法伪造字段或提前结束事件。
+        lines += [f"data: {line}" for line in LINE_BREAK.split(data)]
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+# --8<-- [end:encode_event]
+
+
+# --8<-- [start:encode_json]
+def encode_json_event(payload: object, **fields: str | int | None) -> bytes:
+    r"""一字不差地传送任意文本 (包括 \r): 放进 JSON。JSON 把换行写成 \n, 整条 data 只有一行。"""
+    return encode_event(json.dumps(payload, ensure_ascii=False), **fields)
+
+
+# --8<-- [end:encode_json]
+
+
+# --8<-- [start:decoder]
+@dataclass(frozen=True)
+class Event:
+    data: str
+    event: str = "message"
+    id: str = ""  # 这条事件派发时的 "last event ID", 会从前面的事件延续下来
+
+
+class SSEDecoder:
+    """按 HTML 标准 "Parsing an event stream" 实现的增量解码器。"""
+
+    def __init__(self, last_event_id: str = "") -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")  # 坏字节变成 U+FFFD
+        self._started = False  # 是否已经处理过流的开头 (那里可能有一个 BOM)
+        self._after_cr = False  # 上一块以 \r 结尾: 下一块开头的 \n 属于同一个 CRLF
+        self._line = ""  # 还没遇到换行的半行
+        self._data: list[str] = []
+        self._event_type = ""
+        self.last_event_id = last_event_id  # 重连时放进 Last-Event-ID 请求头
+        self.retry: int | None = None  # 服务器建议的重连间隔 (毫秒)
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """喂进任意切法的一段字节, 返回这段字节里完整结束的事件。"""
+        text = self._utf8.decode(chunk)
+        if text and not self._started:
+            self._started = True
+            text = text.removeprefix("\ufeff")  # 只去掉流开头的一个 BOM
+        if text and self._after_cr:
+            text = text.removeprefix("\n")
+            self._after_cr = False
+        if text:
+            self._after_cr = text.endswith("\r")
+        *lines, self._line = LINE_BREAK.split(self._line + text)
+        return [event for line in lines if (event := self._process(line))]
+
+    def _process(self, line: str) -> Event | None:
+        if line == "":
+            return self._dispatch()  # 空行: 一条事件结束
+        if line.startswith(":"):
+            return None  # 注释, 比如保活
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]  # 只去掉一个前导空格
+        if name == "event":
+            self._event_type = value
+        elif name == "data":
+            self._data.append(value)
+        elif name == "id" and "\0" not in value:
+            self.last_event_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self.retry = int(value)
+        return None  # 其他字段名一律忽略
+
+    def _dispatch(self) -> Event | None:
+        data, event_type = self._data, self._event_type
+        self._data, self._event_type = [], ""
+        if not data:
+            return None  # 没有 data 的事件不派发 (但其中的 id / retry 已经生效)
+        return Event("\n".join(data), event_type or "message", self.last_event_id)
+
+
+# --8<-- [end:decoder]
+
+
+@dataclass
+class Settings:
+    delay: float = DEFAULT_DELAY
+    keepalive: float = DEFAULT_KEEPALIVE
+
+
+settings = Settings()
+app = FastAPI(title="第 04 课: Server-Sent Events")
+
+
+# --8<-- [start:event_log]
+def message(n: int, count: int) -> tuple[str | None, str]:
+    """第 n 条事件的 (类型, 文本)。内容只由编号决定, 所以断线后能从任何一条接着发。"""
+    if n % 5 == 0:
+        return "milestone", f"进度 {n}/{count}"
+    if n % 3 == 0:
+        return None, f"第 {n} 条消息\n(这一条有两行)"
+    return None, f"第 {n} 条消息"
+
+
+def resume_after(last_event_id: str | None, count: int) -> int:
+    """客户端说它收到了哪一条? 看不懂的 id (乱码、超长、含 NUL) 一律当作从头开始。"""
+    raw = last_event_id or ""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        return 0
+    return min(int(raw), count)
+
+
+# --8<-- [end:event_log]
+
+
+# --8<-- [start:event_stream]
+async def event_stream(after: int, count: int, drop_after: int | None) -> AsyncIterator[bytes]:
+    for n in range(after + 1, count + 1):
+        await asyncio.sleep(settings.delay)
+        event, text = message(n, count)
+        retry = RETRY_MS if n == after + 1 else None  # 每次连接的第一条带上重连间隔
+        yield encode_event(text, event=event, id=str(n), retry=retry)
+        if n == drop_after:
+            return  # 模拟断线: 没有发 end 就结束了, 浏览器会带着 Last-Event-ID 重连
+    yield encode_event("全部发送完毕", event="end")  # 终止事件: 告诉客户端别再重连
+
+
+# --8<-- [end:event_stream]
+
+
+# --8<-- [start:keepalive]
+KEEPALIVE = encode_event(comment="keep-alive")
+
+
+async def with_keepalive(source: AsyncIterator[bytes], interval: float) -> AsyncIterator[bytes]:
+    """source 每安静 interval 秒, 就插入一条注释, 免得代理或浏览器以为连接死了。"""
+    items = aiter(source)
+    pending = asyncio.ensure_future(anext(items))
+    try:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=interval)
+            if not done:
+                yield KEEPALIVE  # 下一条还没来; 注意不能取消 pending, 它还在正常等待
+                continue
+            try:
+                item = pending.result()
+            except StopAsyncIteration:
+                return
+            yield item
+            pending = asyncio.ensure_future(anext(items))
+    finally:
+        pending.cancel()  # 客户端走了: 取消正在进行的那一步, 上游的 finally 会执行
+        await asyncio.gather(pending, return_exceptions=True)
+
+
+# --8<-- [end:keepalive]
+
+
+# --8<-- [start:sse_headers]
+SSE_HEADERS = {
+    "Cache-Control": "no-cache",  # 别让浏览器或代理缓存事件流
+    "X-Accel-Buffering": "no",  # 告诉 nginx: 这个响应不要缓冲, 收到就转发
+}
+
+
+# --8<-- [end:sse_headers]
+
+
+# --8<-- [start:route_handwritten]
+@app.get("/events")
+async def events(
+    count: int = Query(10, ge=1, le=MAX_COUNT),
+    drop_after: int | None = Query(None, ge=1),
+    last_event_id: str | None = Query(None),  # 给不能设请求头的客户端
+    last_event_id_header: str | None = Header(None, alias="Last-Event-ID"),
+) -> StreamingResponse:
+    after = resume_after(last_event_id_header or last_event_id, count)
+    stream = with_keepalive(event_stream(after, count, drop_after), settings.keepalive)
+    return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+# --8<-- [end:route_handwritten]
+
+
+# --8<-- [start:route_fastapi]
+@app.get("/fastapi/events", response_class=EventSourceResponse)
+async def fastapi_events(
+    count: int = Query(10, ge=1, le=MAX_COUNT),
+    drop_after: int | None = Query(None, ge=1),
+    last_event_id: str | None = Query(None),
+    last_event_id_header: str | None = Header(None, alias="Last-Event-ID"),
+) -> AsyncIterable[ServerSentEvent]:
+    after = resume_after(last_event_id_header or last_event_id, count)
+    for n in range(after + 1, count + 1):
+        await asyncio.sleep(settings.delay)
+        event, text = message(n, count)
+        retry = RETRY_MS if n == after + 1 else None
+        # raw_data: 原样发送文本。用 data= 的话, FastAPI 会先把它编码成 JSON 字符串 (带引号)。
+        yield ServerSentEvent(raw_data=text, event=event, id=str(n), retry=retry)
+        if n == drop_after:
+            return
+    yield ServerSentEvent(raw_data="全部发送完毕", event="end")
+
+
+# --8<-- [end:route_fastapi]
+
+
+@app.get("/", response_class=HTMLResponse)
+async def page() -> str:
+    return PAGE
+
+
+# --8<-- [start:page_script]
+PAGE_SCRIPT = """
+const params = new URLSearchParams(location.search);
+const impl = params.get("impl") === "fastapi" ? "/fastapi/events" : "/events";
+const url = `${impl}?count=${params.get("count") || 10}&drop_after=${params.get("drop_after") || 4}`;
+const log = document.getElementById("log");
+const stats = {ids: [], opens: 0, errors: 0};
+window.sseStats = stats;  // 测试从这里读结果
+
+function show(text, kind) {
+  const line = document.createElement("div");
+  line.className = kind;
+  line.textContent = text;  // 用 textContent, 服务器发来的文字永远不会被当成 HTML
+  log.append(line);
+}
+
+const source = new EventSource(url);
+source.onopen = () => { stats.opens += 1; show(`连接已打开 (第 ${stats.opens} 次)`, "info"); };
+source.onerror = () => {
+  stats.errors += 1;
+  show("连接断开, 浏览器会自动重连 (请求头里带上 Last-Event-ID)", "warn");
+};
+for (const type of ["message", "milestone"]) {
+  source.addEventListener(type, (e) => {
+    stats.ids.push(Number(e.lastEventId));
+    show(`id=${e.lastEventId} ${type}: ${e.data}`, type);
+  });
+}
+source.addEventListener("end", (e) => {
+  source.close();  // 收到终止事件就关闭, 否则浏览器会一直重连
+  stats.done = true;
+  show(`end: ${e.data}, 已关闭 EventSource`, "info");
+});
+"""
+# --8<-- [end:page_script]
+
+PAGE = f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>第 04 课: SSE</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }}
+#log div {{ font-family: ui-monospace, monospace; white-space: pre-wrap; padding: .15rem 0; }}
+.info {{ color: #2563eb; }} .warn {{ color: #b45309; }} .milestone {{ color: #15803d; }}
+</style></head>
+<body>
+<h1>EventSource 实况</h1>
+<p>URL 参数: <code>?count=10&amp;drop_after=4&amp;impl=fastapi</code>。
+打开开发者工具 → Network → events → EventStream, 看每条事件和重连时的 Last-Event-ID。</p>
+<div id="log"></div>
+<script>{PAGE_SCRIPT}</script>
+</body></html>"""
+
+
+def run_server(host: str, port: int) -> None:
+    """先自己绑定端口, 这样 --port 0 时也能打印出真正的端口, 然后交给 uvicorn。"""
+    sock = socket.create_server((host, port))
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    console.print(f"服务已启动: {url}")
+    console.print(f"浏览器打开 {url}/ , 或者: curl -N -i {url}/events?count=5   (Ctrl+C 停止)")
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+# --8<-- [start:client]
+def read_events(url: str, last_event_id: str, retry_ms: int) -> tuple[str, int, bool]:
+    """连接一次, 边读边解码边打印。返回 (最后的 id, 重连间隔, 是否收到了 end)。"""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=60)
+    headers = {"Accept": "text/event-stream"}
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id  # 告诉服务器我收到了哪一条
+    try:
+        conn.request("GET", urlsplit(url)._replace(scheme="", netloc="").geturl(), headers=headers)
+        response = conn.getresponse()
+        if response.status != 200:
+            raise ConnectionAbortedError(f"HTTP {response.status}: 不是事件流, 不重连")
+        decoder = SSEDecoder(last_event_id)
+        while chunk := response.read1():  # 网络给多少读多少, 不按行切
+            for event in decoder.feed(chunk):
+                console.print(f"  id={event.id:<3} {event.event:<9} {event.data!r}", markup=False)
+                if event.event == "end":
+                    return decoder.last_event_id, retry_ms, True
+        return decoder.last_event_id, decoder.retry or retry_ms, False
+    finally:
+        conn.close()
+
+
+# --8<-- [end:client]
+
+
+def run_client(url: str) -> int:
+    last_id, retry_ms, failures = "", RETRY_MS, 0
+    while failures <= CLIENT_MAX_RETRIES:
+        console.print(f"连接 {url}" + (f"  (Last-Event-ID: {last_id})" if last_id else ""))
+        try:
+            before = last_id
+            last_id, retry_ms, finished = read_events(url, last_id, retry_ms)
+        except ConnectionAbortedError as exc:
+            console.print(str(exc))
+            return 1
+        except OSError as exc:
+            console.print(f"连接失败: {exc}")
+            finished = False
+        if finished:
+            console.print("收到 end 事件, 结束。")
+            return 0
+        failures = 0 if last_id != before else failures + 1  # 有进展就重新计数
+        console.print(f"连接断开, 没有收到 end: {retry_ms} 毫秒后重连")
+        time.sleep(retry_ms / 1000)
+    console.print(f"连续 {CLIENT_MAX_RETRIES} 次重连都没有进展, 放弃。")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # Windows 控制台或重定向到文件时也输出 UTF-8
+        stream.reconfigure(encoding="utf-8", errors="replace")
+    parser = argparse.ArgumentParser(description="第 04 课: Server-Sent Events")
+    parser.add_argument("--host", default=HOST, help=f"监听地址 (默认 {HOST})")
+    parser.add_argument(
+        "--port", type=int, default=PORT, help=f"端口, 0 = 任意空闲端口 (默认 {PORT})"
+    )
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=DEFAULT_DELAY,
+        help=f"两条事件之间的秒数 (默认 {DEFAULT_DELAY})",
+    )
+    parser.add_argument(
+        "--keepalive",
+        type=float,
+        default=DEFAULT_KEEPALIVE,
+        help=f"安静多少秒发一条保活注释 (默认 {DEFAULT_KEEPALIVE})",
+    )
+    parser.add_argument("--client", metavar="URL", help="作为客户端读取这个事件流, 断线自动续传")
+    args = parser.parse_args(argv)
+
+    if args.client:
+        return run_client(args.client)
+    settings.delay, settings.keepalive = args.delay, args.keepalive
+    if args.host != HOST:
+        console.print(f"注意: 监听 {args.host}, 同一网络里的其他机器也能访问。")
+    run_server(args.host, args.port)
+    console.print("服务器已停止。")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
