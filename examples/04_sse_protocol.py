@@ -338,12 +338,15 @@ body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto;
 
 def run_server(host: str, port: int) -> None:
     """先自己绑定端口, 这样 --port 0 时也能打印出真正的端口, 然后交给 uvicorn。"""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1))
     sock = socket.create_server((host, port))
-    url = f"http://{host}:{sock.getsockname()[1]}"
-    console.print(f"服务已启动: {url}")
-    console.print(f"浏览器打开 {url}/ , 或者: curl -N -i {url}/events?count=5   (Ctrl+C 停止)")
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:  # 从打印就绪行起, Ctrl+C 随时可能到来
+        url = f"http://{host}:{sock.getsockname()[1]}"
+        console.print(f"服务已启动: {url}")
+        console.print(f"浏览器打开 {url}/ , 或者: curl -N -i {url}/events?count=5   (Ctrl+C 停止)")
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn 先优雅地关闭, 再把 Ctrl+C 交还给我们
+        pass
 
 
 # --8<-- [start:client]

@@ -27,6 +27,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+# 脚本运行时, 它所在的目录就在 sys.path 里 (所以 05 能 import openai_sim); 按路径加载时也要如此。
+sys.path.insert(0, str(EXAMPLES))
 # 服务端脚本启动后打印这一行 (带真实端口), 测试等的就是它。
 READY = re.compile(r"服务已启动: (?P<url>http://127\.0\.0\.1:(?P<port>\d+))")
 OPENAI_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_ORG_ID")
@@ -185,8 +187,10 @@ def _no_browser(reason: str) -> None:
     pytest.skip(f"{reason} (Debian/Ubuntu: apt-get install -y chromium)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    # 每个测试一个: Playwright 的同步 API 打开期间, 主线程上有一个运行中的事件循环,
+    # 会让其他测试里的 asyncio.run() 失败。
     try:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:

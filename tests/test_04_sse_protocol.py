@@ -314,6 +314,13 @@ def test_first_event_arrives_long_before_the_last_is_sent():
     assert first < last / 3, f"第一条 {first:.2f}s, 最后一条 {last:.2f}s"
 
 
+def test_ctrl_c_stops_the_server_cleanly():
+    with start_script("04", "--delay", "0") as server:
+        pass  # 离开 with 时, conftest 像 Ctrl+C 一样发送 SIGINT
+    assert server.proc.returncode == 0
+    assert "服务器已停止" in server.text()
+
+
 def test_client_mode_resumes_after_a_drop():
     with start_script("04", "--delay", "0") as server:
         result = run_script("04", "--client", f"{server.url}/events?count=6&drop_after=2")

@@ -1,0 +1,422 @@
+"""第 05 课: OpenAI 流式 API —— 用真正的 SDK, 离线也能跑
+
+你将学到:
+- stream=True 之后拿到的是什么: chunk、delta、finish_reason, 以及 choices 为空的用量 chunk
+- 首字时间 (TTFT) 与总时间; 同一个问题流式与非流式各等多久 (--compare)
+- 同步的 OpenAI 与异步的 AsyncOpenAI (放在异步生成器里); 推理内容; 工具调用的增量拼接
+- 真实的流会遇到的事: 中途出错、被截断、提前停止时关闭流
+
+运行:
+    # 没有 OPENAI_API_KEY 时自动使用内置的模拟模型, 不需要网络
+    python examples/05_openai_stream.py
+    python examples/05_openai_stream.py "什么是首字时间?" --compare
+    python examples/05_openai_stream.py "/error"            # 中途出错: 已收到的内容不丢
+    python examples/05_openai_stream.py "北京天气怎么样" --tools
+    python examples/05_openai_stream.py "/long" --max-chars 60   # 提前停止, 看服务器是否停了
+    OPENAI_API_KEY=sk-... python examples/05_openai_stream.py "你好" --model gpt-4o-mini
+    python examples/05_openai_stream.py --serve-sim --port 8005   # 只运行模拟服务器
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+import openai_sim  # 同目录下的模拟服务器 (第 06 课也用它)
+from openai import AsyncOpenAI, OpenAI
+from openai.types.chat import ChatCompletionChunk
+from rich.console import Console
+from rich.table import Table
+
+HOST = "127.0.0.1"
+SIM_PORT = 8005  # --serve-sim 的默认端口
+DEFAULT_MODEL = "gpt-4o-mini"  # 用真实服务商且没有指定 --model 时
+SIM_MODEL = "sim-reasoner"  # 模拟模型的名字 (其实任何名字它都接受)
+DEFAULT_PROMPT = "用三句话解释: 为什么大模型要流式输出?"
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+# --8<-- [start:parse_chunk]
+def parse_chunk(chunk: ChatCompletionChunk) -> list[tuple[str, Any]]:
+    """把一个 chunk 拆成 (种类, 值): reasoning / content / tool_call / finish / usage。"""
+    parts: list[tuple[str, Any]] = []
+    if chunk.usage:  # 最后那个用量 chunk
+        parts.append(("usage", chunk.usage))
+    for choice in chunk.choices:  # 用量 chunk 的 choices 是空列表: 不能直接写 choices[0]
+        delta = choice.delta
+        # DeepSeek 等推理模型的思考过程不在 SDK 的类型定义里, 在额外字段里。
+        reasoning = (delta.model_extra or {}).get("reasoning_content")
+        if reasoning:
+            parts.append(("reasoning", reasoning))
+        if delta.content:
+            parts.append(("content", delta.content))
+        for call in delta.tool_calls or []:
+            parts.append(("tool_call", call))
+        if choice.finish_reason:
+            parts.append(("finish", choice.finish_reason))
+    return parts
+
+
+# --8<-- [end:parse_chunk]
+
+
+@dataclass
+class StreamResult:
+    """一次流式回答的全部结果和计时 (秒, 从发出请求算起)。"""
+
+    reasoning: str = ""
+    content: str = ""
+    chunks: int = 0
+    finish_reason: str | None = None
+    usage: Any = None
+    error: str | None = None
+    stopped_early: bool = False
+    first_reasoning: float | None = None
+    first_content: float | None = None
+    total: float = 0.0
+    tool_calls: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    # --8<-- [start:accumulate]
+    def add(self, kind: str, value: Any, t: float) -> None:
+        if kind == "reasoning":
+            self.first_reasoning = self.first_reasoning or t
+            self.reasoning += value
+        elif kind == "content":
+            self.first_content = self.first_content or t
+            self.content += value
+        elif kind == "tool_call":  # 工具调用分好几个 chunk 到达, 按 index 拼起来
+            call = self.tool_calls.setdefault(value.index, {"id": "", "name": "", "arguments": ""})
+            call["id"] = value.id or call["id"]
+            if value.function:
+                call["name"] += value.function.name or ""
+                call["arguments"] += value.function.arguments or ""  # 拼完才是合法 JSON
+        elif kind == "finish":
+            self.finish_reason = value
+        elif kind == "usage":
+            self.usage = value
+
+    # --8<-- [end:accumulate]
+
+    @property
+    def truncated(self) -> bool:
+        """流结束了, 却没有 finish_reason, 也没有报错: 回答可能不完整。"""
+        return self.finish_reason is None and self.error is None and not self.stopped_early
+
+
+OnDelta = Callable[[str, str], None]
+
+
+# --8<-- [start:stream_sync]
+def stream_chat(
+    client: OpenAI,
+    model: str,
+    messages: list[dict[str, Any]],
+    on_delta: OnDelta | None = None,
+    max_chars: int | None = None,
+    **options: Any,
+) -> StreamResult:
+    result, start = StreamResult(), time.perf_counter()
+    stream = client.chat.completions.create(
+        model=model,
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},  # 最后多发一个带用量的 chunk
+        **options,
+    )
+    try:
+        with stream:  # 无论怎样离开 (读完、break、出错), 都关闭 HTTP 响应
+            for chunk in stream:
+                result.chunks += 1
+                for kind, value in parse_chunk(chunk):
+                    result.add(kind, value, time.perf_counter() - start)
+                    if on_delta and kind in ("reasoning", "content"):
+                        on_delta(kind, value)
+                if max_chars is not None and len(result.content) >= max_chars:
+                    result.stopped_early = True
+                    break  # 不想要了: 离开 with, 连接关闭, 服务器那边停止生成
+    except openai.APIError as exc:  # 流到一半出错: 已经收到的内容还在 result 里
+        result.error = exc.message
+    result.total = time.perf_counter() - start
+    return result
+
+
+# --8<-- [end:stream_sync]
+
+
+# --8<-- [start:stream_async]
+async def stream_deltas(
+    client: AsyncOpenAI, model: str, messages: list[dict[str, Any]], **options: Any
+) -> AsyncIterator[tuple[str, Any]]:
+    """异步生成器: 产出 (种类, 值)。第 06 课的服务器就是这样读模型的。"""
+    stream = await client.chat.completions.create(
+        model=model,
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+        **options,
+    )
+    async with stream:  # 这个生成器被关闭或取消时, 关闭 HTTP 响应 —— 上游随之停止
+        async for chunk in stream:
+            for part in parse_chunk(chunk):
+                yield part
+
+
+async def astream_chat(
+    client: AsyncOpenAI, model: str, messages: list[dict[str, Any]], on_delta: OnDelta | None = None
+) -> StreamResult:
+    result, start = StreamResult(), time.perf_counter()
+    try:
+        async for kind, value in stream_deltas(client, model, messages):
+            result.chunks += 1
+            result.add(kind, value, time.perf_counter() - start)
+            if on_delta and kind in ("reasoning", "content"):
+                on_delta(kind, value)
+    except openai.APIError as exc:
+        result.error = exc.message
+    result.total = time.perf_counter() - start
+    return result
+
+
+# --8<-- [end:stream_async]
+
+
+class LivePrinter:
+    """把增量直接打印到终端: 思考过程暗色, 回答正常颜色。"""
+
+    def __init__(self) -> None:
+        self.section: str | None = None
+
+    def __call__(self, kind: str, text: str) -> None:
+        if kind != self.section:
+            title = "思考过程:" if kind == "reasoning" else "回答:"
+            console.print(("\n" if self.section else "") + title, style="bold")
+            self.section = kind
+        console.print(text, end="", style="dim" if kind == "reasoning" else None, markup=False)
+
+    def finish(self) -> None:
+        if self.section:
+            console.print()
+        self.section = None
+
+
+def seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}s"
+
+
+def summary(model: str, result: StreamResult, waited_without_stream: float | None) -> Table:
+    table = Table(title=f"这次回答 ({model})")
+    table.add_column("指标")
+    table.add_column("数值", justify="right")
+    table.add_row("首个思考 token", seconds(result.first_reasoning))
+    table.add_row("首个回答 token (TTFT)", seconds(result.first_content))
+    table.add_row("总时间", seconds(result.total))
+    table.add_row("收到的 chunk", str(result.chunks))
+    if result.usage:
+        u = result.usage
+        table.add_row(
+            "用量 (输入/输出/合计)", f"{u.prompt_tokens}/{u.completion_tokens}/{u.total_tokens}"
+        )
+        first = result.first_reasoning or result.first_content or 0.0
+        if result.total > first:
+            table.add_row(
+                "生成速度", f"{u.completion_tokens / (result.total - first):.0f} token/秒"
+            )
+    ending = result.finish_reason or ("提前停止" if result.stopped_early else "无")
+    table.add_row("finish_reason", ending + ("  ⚠ 被截断" if result.truncated else ""))
+    if waited_without_stream is not None:
+        table.add_row("不流式: 等到第一个字", f"{waited_without_stream:.2f}s")
+        first = result.first_reasoning or result.first_content
+        if first:
+            table.add_row("看到第一个字快了", f"{waited_without_stream / first:.0f} 倍")
+    return table
+
+
+# --8<-- [start:compare]
+def wait_without_streaming(client: OpenAI, model: str, messages: list[dict[str, Any]]) -> float:
+    """同一个问题不流式地问一遍: 整个回答生成完, 才能看到第一个字。"""
+    start = time.perf_counter()
+    client.chat.completions.create(model=model, messages=messages)
+    return time.perf_counter() - start
+
+
+# --8<-- [end:compare]
+
+
+# --8<-- [start:tools]
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "查询一个城市现在的天气",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "description": "城市名, 例如 北京"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def get_weather(city: str) -> str:
+    return f"{city}: 晴, 22°C"  # 一个本地的假工具
+
+
+def run_with_tools(client: OpenAI, model: str, prompt: str, show: LivePrinter) -> StreamResult:
+    messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+    first = stream_chat(client, model, messages, show, tools=[WEATHER_TOOL])
+    if first.finish_reason != "tool_calls":
+        return first
+    for call in first.tool_calls.values():
+        arguments = json.loads(call["arguments"])  # 所有片段拼完, 才能解析
+        console.print(f"\n模型要求调用工具: {call['name']}({arguments})", markup=False)
+        function = {"name": call["name"], "arguments": call["arguments"]}
+        messages.append({"role": "assistant", "content": None,
+                         "tool_calls": [{"id": call["id"], "type": "function", "function": function}]})  # fmt: skip
+        messages.append(
+            {"role": "tool", "tool_call_id": call["id"], "content": get_weather(**arguments)}
+        )
+    return stream_chat(client, model, messages, show, tools=[WEATHER_TOOL])
+
+
+# --8<-- [end:tools]
+
+
+@dataclass
+class Target:
+    """要连接的服务: 真实的服务商, 或者内置的模拟服务器。"""
+
+    base_url: str | None
+    api_key: str
+    model: str
+
+
+# --8<-- [start:make_client]
+def make_client(target: Target) -> OpenAI:
+    # 每个进程创建一次、反复使用: 新建客户端要几十毫秒, 还会丢掉连接池。
+    return OpenAI(api_key=target.api_key, base_url=target.base_url)
+
+
+# --8<-- [end:make_client]
+
+
+def sim_stats(base_url: str) -> dict[str, int]:
+    with urllib.request.urlopen(base_url.removesuffix("/v1") + "/sim/stats", timeout=5) as r:
+        return json.load(r)
+
+
+def chat(target: Target, args: argparse.Namespace) -> int:
+    """提问一次, 边收边打印, 最后打印汇总表。"""
+    show = LivePrinter()
+    messages = [{"role": "user", "content": args.prompt}]
+    try:
+        if args.use_async:
+            client = AsyncOpenAI(api_key=target.api_key, base_url=target.base_url)
+            result = asyncio.run(astream_chat(client, target.model, messages, show))
+        elif args.tools:
+            result = run_with_tools(make_client(target), target.model, args.prompt, show)
+        else:
+            client = make_client(target)
+            result = stream_chat(client, target.model, messages, show, args.max_chars)
+        show.finish()
+        waited = None
+        if args.compare and not args.use_async:
+            console.print("再不流式地问一遍 (--compare), 请稍等……")
+            waited = wait_without_streaming(make_client(target), target.model, messages)
+    except openai.AuthenticationError as exc:
+        console.print(f"API key 被拒绝: {exc.message}", markup=False)
+        return 1
+    except openai.APIConnectionError:
+        console.print(
+            f"连不上 {target.base_url or 'https://api.openai.com/v1'}: 检查网络或 --base-url"
+        )
+        return 1
+    except openai.APIStatusError as exc:  # 流开始之前的错误: 4xx/5xx
+        console.print(f"请求失败 (HTTP {exc.status_code}): {exc.message}", markup=False)
+        return 1
+    if result.error:
+        console.print(f"\n⚠ 流在中途出错: {result.error}", style="bold red", markup=False)
+        console.print(f"已经收到的 {len(result.content)} 个字保留在上面, 没有丢。")
+    if result.stopped_early:
+        console.print(f"\n读到 {len(result.content)} 个字就停下了 (--max-chars), 流已关闭。")
+    console.print(summary(target.model, result, waited))
+    return 1 if result.error else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # Windows 控制台或重定向到文件时也输出 UTF-8
+        stream.reconfigure(encoding="utf-8", errors="replace")
+    parser = argparse.ArgumentParser(description="第 05 课: OpenAI 流式 API")
+    parser.add_argument(
+        "prompt", nargs="?", default=DEFAULT_PROMPT, help=f"你的问题 (默认: {DEFAULT_PROMPT})"
+    )
+    parser.add_argument(
+        "--model",
+        default=os.environ.get("OPENAI_MODEL"),
+        help=f"模型名 (默认 $OPENAI_MODEL, 或 {DEFAULT_MODEL}; 模拟时 {SIM_MODEL})",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL"),
+        help="兼容服务商的地址 (默认 $OPENAI_BASE_URL)",
+    )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="使用内置的模拟模型 (没有 OPENAI_API_KEY 时自动启用)",
+    )
+    parser.add_argument(
+        "--token-delay",
+        type=float,
+        default=openai_sim.DEFAULT_TOKEN_DELAY,
+        help=f"模拟模型每个 token 的秒数 (默认 {openai_sim.DEFAULT_TOKEN_DELAY})",
+    )
+    parser.add_argument("--compare", action="store_true", help="再不流式地请求一次, 对比等待时间")
+    parser.add_argument("--tools", action="store_true", help="演示工具调用: 提供 get_weather 工具")
+    parser.add_argument("--async", dest="use_async", action="store_true", help="改用 AsyncOpenAI")
+    parser.add_argument("--max-chars", type=int, help="回答读到这么多字就停下 (演示提前关闭流)")
+    parser.add_argument("--serve-sim", action="store_true", help="只运行模拟服务器, 直到 Ctrl+C")
+    parser.add_argument("--host", default=HOST, help=f"--serve-sim 的监听地址 (默认 {HOST})")
+    parser.add_argument(
+        "--port", type=int, default=SIM_PORT, help=f"--serve-sim 的端口, 0 = 任意 (默认 {SIM_PORT})"
+    )
+    args = parser.parse_args(argv)
+
+    if args.serve_sim:
+        announce = lambda url: console.print(  # noqa: E731
+            f"服务已启动: {url}\n给任何 OpenAI 兼容客户端用: OPENAI_BASE_URL={url}/v1 (任意 API key)"
+        )
+        openai_sim.serve_forever(args.host, args.port, args.token_delay, announce)
+        console.print("模拟服务器已停止。")
+        return 0
+    api_key = os.environ.get("OPENAI_API_KEY")
+    if not (args.simulate or api_key or args.base_url):
+        console.print("没有找到 OPENAI_API_KEY, 使用内置的模拟模型 (--simulate)。", style="yellow")
+        args.simulate = True
+    if not args.simulate:
+        # 本地的兼容服务 (Ollama、vLLM) 不检查 key, 但 SDK 要求有一个。
+        target = Target(args.base_url, api_key or "no-key", args.model or DEFAULT_MODEL)
+        console.print(f"连接 {args.base_url or 'OpenAI'}, 模型 {target.model}")
+        return chat(target, args)
+    with openai_sim.running_in_thread(args.token_delay) as sim:
+        target = Target(f"{sim.url}/v1", "sim-key", args.model or SIM_MODEL)
+        console.print(
+            f"模拟服务器运行在 {target.base_url}: 真正的 openai SDK 通过 HTTP 连接它, "
+            "代码路径和连接真实 API 时完全一样。"
+        )
+        code = chat(target, args)
+        console.print(f"模拟服务器统计 (/sim/stats): {sim_stats(target.base_url)}")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""基准: 模拟服务器会不会成为瓶颈? openai SDK 每个 chunk 花多少? 新建客户端花多少?
+
+模拟服务器在另一个进程里运行 (python examples/05_openai_stream.py --serve-sim), 不和测量代码抢 GIL。
+只访问 127.0.0.1, 请求次数有上限, 跑完自己退出。结果以同一次运行里的比值为准, 绝对数字因机器而异。
+
+    python tools/bench_sim.py              # 默认 20000 个 chunk
+    python tools/bench_sim.py --tokens 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from openai import OpenAI
+
+ROOT = Path(__file__).resolve().parent.parent
+READY = re.compile(r"服务已启动: (http://127\.0\.0\.1:\d+)")
+
+
+def start_sim() -> tuple[subprocess.Popen[str], str]:
+    cmd = [sys.executable, str(ROOT / "examples/05_openai_stream.py"), "--serve-sim"]
+    proc = subprocess.Popen(
+        [*cmd, "--port", "0", "--token-delay", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    assert proc.stdout
+    for line in proc.stdout:
+        if m := READY.search(line):
+            return proc, m[1]
+    raise RuntimeError("模拟服务器没有启动")
+
+
+def raw_chunks_per_second(url: str, prompt: str) -> tuple[float, int]:
+    """不经过 SDK, 直接读 HTTP 响应、数 data: 行: 这是模拟服务器能发多快。"""
+    body = {"model": "bench", "messages": [{"role": "user", "content": prompt}], "stream": True}
+    start, count = time.perf_counter(), 0
+    with httpx.stream(
+        "POST", f"{url}/v1/chat/completions", json=body, headers={"Authorization": "Bearer b"}
+    ) as response:
+        for line in response.iter_lines():
+            count += line.startswith("data: {")
+    return count / (time.perf_counter() - start), count
+
+
+def sdk_chunks_per_second(client: OpenAI, prompt: str) -> tuple[float, int]:
+    """同一个流, 经过 openai SDK: 每个 chunk 都被解析成带类型的对象。"""
+    start, count = time.perf_counter(), 0
+    messages = [{"role": "user", "content": prompt}]
+    with client.chat.completions.create(model="bench", messages=messages, stream=True) as stream:
+        for _ in stream:
+            count += 1
+    return count / (time.perf_counter() - start), count
+
+
+def client_creation_seconds(url: str, n: int = 20) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        OpenAI(api_key="b", base_url=f"{url}/v1").close()
+    return (time.perf_counter() - start) / n
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="模拟服务器与 openai SDK 的吞吐量基准")
+    parser.add_argument(
+        "--tokens", type=int, default=20000, help="一条流有多少个 chunk (默认 20000)"
+    )
+    args = parser.parse_args(argv)
+    prompt = "/echo " + "流式" * args.tokens  # 切片长度循环 2,1,3,…: 约 args.tokens 个 chunk
+    proc, url = start_sim()
+    try:
+        raw_rate, raw_count = raw_chunks_per_second(url, prompt)
+        with OpenAI(api_key="b", base_url=f"{url}/v1", max_retries=0) as client:
+            sdk_chunks_per_second(client, "/echo 预热")
+            sdk_rate, sdk_count = sdk_chunks_per_second(client, prompt)
+        new_client = client_creation_seconds(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    print(f"一条流 {raw_count} 个 chunk, 模拟服务器不限速 (token-delay 0)")
+    print(f"  直接读 HTTP:        {raw_rate:10,.0f} chunk/秒")
+    print(f"  经过 openai SDK:    {sdk_rate:10,.0f} chunk/秒  ({1e6 / sdk_rate:.0f} 微秒/chunk)")
+    print(f"  比值 直接读/SDK:    {raw_rate / sdk_rate:10.1f} ×  (>1: 瓶颈在 SDK, 不在模拟服务器)")
+    print(
+        f"  新建一个 OpenAI():  {new_client * 1000:10.1f} 毫秒 = {new_client * sdk_rate:,.0f} 个 chunk 的解析时间"
+    )
+    if sdk_count != raw_count:
+        raise RuntimeError(f"两次读到的 chunk 数不同: {raw_count} != {sdk_count}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
