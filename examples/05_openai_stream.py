@@ -27,12 +27,13 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 import openai
 import openai_sim  # 同目录下的模拟服务器 (第 06 课也用它)
-from openai import AsyncOpenAI, OpenAI
+from openai import AsyncAPIResponse, AsyncOpenAI, AsyncStream, OpenAI
 from openai.types.chat import ChatCompletionChunk
 from rich.console import Console
 from rich.table import Table
@@ -154,17 +155,21 @@ def stream_chat(
 
 
 # --8<-- [start:stream_async]
-async def stream_deltas(
+async def open_stream(
     client: AsyncOpenAI, model: str, messages: list[dict[str, Any]], **options: Any
-) -> AsyncIterator[tuple[str, Any]]:
-    """异步生成器: 产出 (种类, 值)。第 06 课的服务器就是这样读模型的。"""
-    stream = await client.chat.completions.create(
+) -> AsyncStream[ChatCompletionChunk]:
+    """发出请求并等到响应头。key 不对、模型不存在这类错误在这里抛出, 流还没有开始。"""
+    return await client.chat.completions.create(
         model=model,
         messages=messages,
         stream=True,
         stream_options={"include_usage": True},
         **options,
     )
+
+
+async def stream_deltas(stream: AsyncStream[ChatCompletionChunk]) -> AsyncIterator[tuple[str, Any]]:
+    """异步生成器: 产出 (种类, 值)。第 06 课的服务器就是这样读模型的。"""
     async with stream:  # 这个生成器被关闭或取消时, 关闭 HTTP 响应 —— 上游随之停止
         async for chunk in stream:
             for part in parse_chunk(chunk):
@@ -176,7 +181,7 @@ async def astream_chat(
 ) -> StreamResult:
     result, start = StreamResult(), time.perf_counter()
     try:
-        async for kind, value in stream_deltas(client, model, messages):
+        async for kind, value in stream_deltas(await open_stream(client, model, messages)):
             result.chunks += 1
             result.add(kind, value, time.perf_counter() - start)
             if on_delta and kind in ("reasoning", "content"):
@@ -188,6 +193,53 @@ async def astream_chat(
 
 
 # --8<-- [end:stream_async]
+
+
+# --8<-- [start:stream_raw]
+async def open_raw_stream(
+    stack: AsyncExitStack, client: AsyncOpenAI, model: str, messages: list[dict[str, Any]]
+) -> AsyncAPIResponse[Any]:
+    """同一个请求, 但 SDK 把原始的 HTTP 响应交给我们, 不为每个 chunk 构造类型对象。
+    认证、base_url、重试、把 4xx/5xx 变成对应的异常 —— 这些仍然由 SDK 负责。
+    响应由 stack 关闭: 调用者 await stack.aclose() 时, 连接随之关闭。"""
+    request = client.chat.completions.with_streaming_response.create(
+        model=model, messages=messages, stream=True, stream_options={"include_usage": True}
+    )
+    return await stack.enter_async_context(request)
+
+
+def parse_chunk_data(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """和 parse_chunk 同样的规则, 只是读的是 JSON 解析出来的字典。"""
+    parts: list[tuple[str, Any]] = [("usage", data["usage"])] if data.get("usage") else []
+    for choice in data.get("choices") or []:
+        delta = choice.get("delta") or {}
+        parts += [(k, delta[f]) for k, f in (("reasoning", "reasoning_content"), ("content", "content")) if delta.get(f)]  # fmt: skip
+        if choice.get("finish_reason"):
+            parts.append(("finish", choice["finish_reason"]))
+    return parts
+
+
+async def raw_deltas(response: AsyncAPIResponse[Any]) -> AsyncIterator[tuple[str, Any]]:
+    """逐行读 SSE。OpenAI 的每条事件只有一行 data: (JSON 里没有换行), 空行和注释跳过。"""
+    async for line in response.iter_lines():  # iter_lines 跨网络块拼好整行, 不会切坏汉字
+        if not line.startswith("data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            return
+        data = json.loads(payload)
+        if "error" in data:  # 和 SDK 一样: 流中途的错误变成 openai.APIError
+            error = (
+                data["error"]
+                if isinstance(data["error"], dict)
+                else {"message": str(data["error"])}
+            )
+            raise openai.APIError(str(error.get("message")), response.http_request, body=error)
+        for part in parse_chunk_data(data):
+            yield part
+
+
+# --8<-- [end:stream_raw]
 
 
 class LivePrinter:
@@ -395,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         announce = lambda url: console.print(  # noqa: E731
             f"服务已启动: {url}\n给任何 OpenAI 兼容客户端用: OPENAI_BASE_URL={url}/v1 (任意 API key)"
         )
-        openai_sim.serve_forever(args.host, args.port, args.token_delay, announce)
+        openai_sim.app.state.token_delay = args.token_delay
+        openai_sim.serve(openai_sim.app, args.host, args.port, announce)
         console.print("模拟服务器已停止。")
         return 0
     api_key = os.environ.get("OPENAI_API_KEY")
@@ -414,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
             "代码路径和连接真实 API 时完全一样。"
         )
         code = chat(target, args)
+        if args.max_chars:  # 服务器要到下一次写入时才会发现客户端走了: 等它一下
+            time.sleep(openai_sim.LONG_TOKEN_DELAY * 3)
         console.print(f"模拟服务器统计 (/sim/stats): {sim_stats(target.base_url)}")
     return code
 

@@ -377,10 +377,13 @@ def running_in_thread(token_delay: float = DEFAULT_TOKEN_DELAY) -> Iterator[Runn
         sock.close()
 
 
-def serve_forever(host: str, port: int, token_delay: float, announce) -> None:
-    """在前台运行模拟服务器, 直到 Ctrl+C。announce(url) 用来打印就绪行。"""
-    app.state.token_delay = token_delay
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1))
+def serve(app: Any, host: str, port: int, announce, grace: float = 1) -> None:
+    """在前台运行一个 ASGI 应用, 直到 Ctrl+C (第 05、06 课共用)。
+
+    先绑定端口, 所以 port=0 时也能报出真实的端口; announce(url) 打印就绪行。
+    grace: Ctrl+C 之后最多等几秒让进行中的请求结束, 然后取消它们。"""
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=grace)
+    server = uvicorn.Server(config)
     sock = bind(host, port)
     try:  # 从打印就绪行起, Ctrl+C 随时可能到来
         announce(f"http://{host}:{sock.getsockname()[1]}")

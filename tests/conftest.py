@@ -99,8 +99,11 @@ class ServerProcess:
     lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
 
     def wait_for(self, pattern: str | re.Pattern[str], deadline: float = 20) -> re.Match[str]:
-        """等待输出中出现匹配 pattern 的一行; 超过期限或进程退出则失败。"""
+        """等待输出中出现匹配 pattern 的一行 (已经打印过的行也算); 超过期限或进程退出则失败。"""
         regex = re.compile(pattern)
+        for line in list(self.output):
+            if m := regex.search(line):
+                return m
         end = time.monotonic() + deadline
         while (left := end - time.monotonic()) > 0:
             try:
@@ -138,7 +141,9 @@ def stop(proc: subprocess.Popen[str]) -> None:
 
 
 @contextmanager
-def start_script(name: str, *args: str, deadline: float = 20) -> Iterator[ServerProcess]:
+def start_script(
+    name: str, *args: str, deadline: float = 20, env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
     """在空闲端口 (--port 0) 上启动服务端脚本, 等到就绪行, 结束时停掉它。"""
     proc = subprocess.Popen(
         [sys.executable, str(script_path(name)), "--port", "0", *args],
@@ -146,7 +151,7 @@ def start_script(name: str, *args: str, deadline: float = 20) -> Iterator[Server
         stderr=subprocess.STDOUT,
         text=True,
         encoding="utf-8",
-        env=child_env(),
+        env=child_env(**(env or {})),
         cwd=ROOT,
     )
     server = ServerProcess(proc)

@@ -21,6 +21,7 @@ def test_every_lesson_block_matches_its_region_and_every_region_is_used():
 def copy_of_repo(tmp_path):
     for folder in ("examples", "lessons"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+    shutil.copy(ROOT / "chat.html", tmp_path)
     return tmp_path
 
 

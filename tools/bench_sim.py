@@ -10,14 +10,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib.util
 import re
 import subprocess
 import sys
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
-from openai import OpenAI
+from openai import AsyncOpenAI, DefaultAioHttpClient, OpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"服务已启动: (http://127\.0\.0\.1:\d+)")
@@ -67,6 +70,45 @@ def client_creation_seconds(url: str, n: int = 20) -> float:
     return (time.perf_counter() - start) / n
 
 
+def load_lesson_05():
+    sys.path.insert(0, str(ROOT / "examples"))
+    spec = importlib.util.spec_from_file_location("lesson05", ROOT / "examples/05_openai_stream.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["lesson05"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+async def async_cpu_per_chunk(url: str, prompt: str) -> dict[str, float]:
+    """第 05 课的两种异步读法, 各用两种 HTTP 客户端: 每个 chunk 花多少 CPU (微秒)。"""
+    oa = load_lesson_05()
+    messages = [{"role": "user", "content": prompt}]
+
+    async def typed(client: AsyncOpenAI) -> int:
+        stream = await oa.open_stream(client, "bench", messages)
+        return sum([1 async for _ in oa.stream_deltas(stream)])
+
+    async def raw(client: AsyncOpenAI) -> int:
+        async with AsyncExitStack() as stack:
+            response = await oa.open_raw_stream(stack, client, "bench", messages)
+            return sum([1 async for _ in oa.raw_deltas(response)])
+
+    results = {}
+    for transport in ("httpx", "aiohttp"):
+        http_client = DefaultAioHttpClient() if transport == "aiohttp" else None
+        async with AsyncOpenAI(
+            api_key="b", base_url=f"{url}/v1", http_client=http_client
+        ) as client:
+            for read in (typed, raw):
+                await read(client)  # 预热
+                start = time.process_time()
+                count = await read(client)
+                results[f"{read.__name__} + {transport}"] = (
+                    (time.process_time() - start) / count * 1e6
+                )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="模拟服务器与 openai SDK 的吞吐量基准")
     parser.add_argument(
@@ -81,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             sdk_chunks_per_second(client, "/echo 预热")
             sdk_rate, sdk_count = sdk_chunks_per_second(client, prompt)
         new_client = client_creation_seconds(url)
+        per_chunk = asyncio.run(async_cpu_per_chunk(url, prompt))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -91,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  新建一个 OpenAI():  {new_client * 1000:10.1f} 毫秒 = {new_client * sdk_rate:,.0f} 个 chunk 的解析时间"
     )
+    print("异步读法 (第 05 课 stream_deltas / raw_deltas), 每个 chunk 的 CPU:")
+    base = per_chunk["typed + httpx"]
+    for name, micros in per_chunk.items():
+        print(f"  {name:16} {micros:6.1f} 微秒  (类型对象+httpx 的 {micros / base:.2f} 倍)")
     if sdk_count != raw_count:
         raise RuntimeError(f"两次读到的 chunk 数不同: {raw_count} != {sdk_count}")
     return 0

@@ -1,6 +1,6 @@
 """让课程 (lessons/*.md) 里的代码块与脚本 (examples/*.py) 保持一致。
 
-脚本里用命名区域标出可以被课程引用的代码:
+脚本 (和 chat.html, 用 // 代替 #) 里用命名区域标出可以被课程引用的代码:
 
     # --8<-- [start:lazy]
     ...
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKER = re.compile(r"^\s*# --8<-- \[(?P<kind>start|end):(?P<name>[a-z0-9_]+)\]\s*$")
+MARKER = re.compile(r"^\s*(#|//) --8<-- \[(?P<kind>start|end):(?P<name>[a-z0-9_]+)\]\s*$")
 INCLUDE = re.compile(r"^<!-- include: (?P<path>\S+?):(?P<name>[a-z0-9_]+) -->\s*$")
 FENCE_OPEN = re.compile(r"^```\w*\s*$")
 
@@ -87,13 +87,16 @@ def find_includes(lesson: Path) -> list[Include]:
     return found
 
 
+def sources(root: Path) -> list[Path]:
+    """可以被课程引用的文件: examples/ 下的脚本, 以及聊天页面 chat.html (用 // 写标记)。"""
+    page = root / "chat.html"
+    return [*sorted((root / "examples").glob("*.py")), *([page] if page.exists() else [])]
+
+
 def check(root: Path = ROOT) -> list[str]:
     """返回所有问题: 偏差、不存在的区域、没有课程使用的区域。空列表表示一致。"""
     problems: list[str] = []
-    regions = {
-        p.relative_to(root).as_posix(): read_regions(p)
-        for p in sorted((root / "examples").glob("*.py"))
-    }
+    regions = {p.relative_to(root).as_posix(): read_regions(p) for p in sources(root)}
     used: set[tuple[str, str]] = set()
     for lesson in sorted((root / "lessons").glob("*.md")):
         for inc in find_includes(lesson):
