@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -70,6 +71,28 @@ def client_creation_seconds(url: str, n: int = 20) -> float:
     return (time.perf_counter() - start) / n
 
 
+def sse_server_cpu_per_event(path: str, count: int = 1000) -> float:
+    """第 04 课的服务器发 count 条事件 (不停顿), 服务器进程每条事件用多少 CPU (微秒)。"""
+    cmd = [sys.executable, str(ROOT / "examples/04_sse_protocol.py"), "--port", "0", "--delay", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, encoding="utf-8")
+    assert proc.stdout
+    url = next(m[1] for line in proc.stdout if (m := READY.search(line)))
+    try:
+        httpx.get(f"{url}{path}?count=10", timeout=30)  # 预热
+        before = process_cpu(proc.pid)
+        for _ in range(5):
+            httpx.get(f"{url}{path}?count={count}", timeout=60)
+        return (process_cpu(proc.pid) - before) / (5 * count) * 1e6
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_lesson_05():
     sys.path.insert(0, str(ROOT / "examples"))
     spec = importlib.util.spec_from_file_location("lesson05", ROOT / "examples/05_openai_stream.py")
@@ -124,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             sdk_rate, sdk_count = sdk_chunks_per_second(client, prompt)
         new_client = client_creation_seconds(url)
         per_chunk = asyncio.run(async_cpu_per_chunk(url, prompt))
+        handwritten = sse_server_cpu_per_event("/events")
+        with_fastapi_sse = sse_server_cpu_per_event("/fastapi/events")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -138,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     base = per_chunk["typed + httpx"]
     for name, micros in per_chunk.items():
         print(f"  {name:16} {micros:6.1f} 微秒  (类型对象+httpx 的 {micros / base:.2f} 倍)")
+    print("第 04 课的服务器, 每条事件的服务器 CPU (含 HTTP 和保活包装):")
+    print(f"  手写 StreamingResponse: {handwritten:6.1f} 微秒")
+    print(
+        f"  fastapi.sse:            {with_fastapi_sse:6.1f} 微秒  ({with_fastapi_sse / handwritten:.1f} 倍)"
+    )
     if sdk_count != raw_count:
         raise RuntimeError(f"两次读到的 chunk 数不同: {raw_count} != {sdk_count}")
     return 0
