@@ -169,7 +169,7 @@ async def open_stream(
 
 
 async def stream_deltas(stream: AsyncStream[ChatCompletionChunk]) -> AsyncIterator[tuple[str, Any]]:
-    """异步生成器: 产出 (种类, 值)。第 06 课的服务器就是这样读模型的。"""
+    """异步生成器: 产出 (种类, 值), 和同步版的 parse_chunk 规则一样。"""
     async with stream:  # 这个生成器被关闭或取消时, 关闭 HTTP 响应 —— 上游随之停止
         async for chunk in stream:
             for part in parse_chunk(chunk):
@@ -181,8 +181,8 @@ async def astream_chat(
 ) -> StreamResult:
     result, start = StreamResult(), time.perf_counter()
     try:
+        # stream_deltas 交出的是拆好的 (种类, 值), 数不到 chunk: result.chunks 留作 0。
         async for kind, value in stream_deltas(await open_stream(client, model, messages)):
-            result.chunks += 1
             result.add(kind, value, time.perf_counter() - start)
             if on_delta and kind in ("reasoning", "content"):
                 on_delta(kind, value)
@@ -272,7 +272,7 @@ def summary(model: str, result: StreamResult, waited_without_stream: float | Non
     table.add_row("首个思考 token", seconds(result.first_reasoning))
     table.add_row("首个回答 token (TTFT)", seconds(result.first_content))
     table.add_row("总时间", seconds(result.total))
-    table.add_row("收到的 chunk", str(result.chunks))
+    table.add_row("收到的 chunk", str(result.chunks or "—"))
     if result.usage:
         u = result.usage
         table.add_row(
@@ -352,6 +352,15 @@ class Target:
     model: str
 
 
+def real_target(args: argparse.Namespace) -> Target | None:
+    """连真实的服务商, 还是用模拟模型? 有 key 或 --base-url 就连真实的; 否则 (或 --simulate) 返回 None。"""
+    api_key = os.environ.get("OPENAI_API_KEY")
+    if args.simulate or not (api_key or args.base_url):
+        return None
+    # 本地的兼容服务 (Ollama、vLLM) 不检查 key, 但 SDK 要求有一个。
+    return Target(args.base_url, api_key or "no-key", args.model or DEFAULT_MODEL)
+
+
 # --8<-- [start:make_client]
 def make_client(target: Target) -> OpenAI:
     # 每个进程创建一次、反复使用: 新建客户端要几十毫秒, 还会丢掉连接池。
@@ -366,24 +375,32 @@ def sim_stats(base_url: str) -> dict[str, int]:
         return json.load(r)
 
 
+async def ask_async(
+    target: Target, messages: list[dict[str, Any]], show: LivePrinter
+) -> StreamResult:
+    async with AsyncOpenAI(api_key=target.api_key, base_url=target.base_url) as client:
+        return await astream_chat(client, target.model, messages, show)
+
+
 def chat(target: Target, args: argparse.Namespace) -> int:
     """提问一次, 边收边打印, 最后打印汇总表。"""
     show = LivePrinter()
     messages = [{"role": "user", "content": args.prompt}]
+    waited = None
     try:
         if args.use_async:
-            client = AsyncOpenAI(api_key=target.api_key, base_url=target.base_url)
-            result = asyncio.run(astream_chat(client, target.model, messages, show))
-        elif args.tools:
-            result = run_with_tools(make_client(target), target.model, args.prompt, show)
+            result = asyncio.run(ask_async(target, messages, show))
         else:
-            client = make_client(target)
-            result = stream_chat(client, target.model, messages, show, args.max_chars)
+            client = make_client(target)  # 这次运行的所有请求共用它
+            if args.tools:
+                result = run_with_tools(client, target.model, args.prompt, show)
+            else:
+                result = stream_chat(client, target.model, messages, show, args.max_chars)
+            if args.compare:
+                show.finish()
+                console.print("再不流式地问一遍 (--compare), 请稍等……")
+                waited = wait_without_streaming(client, target.model, messages)
         show.finish()
-        waited = None
-        if args.compare and not args.use_async:
-            console.print("再不流式地问一遍 (--compare), 请稍等……")
-            waited = wait_without_streaming(make_client(target), target.model, messages)
     except openai.AuthenticationError as exc:
         console.print(f"API key 被拒绝: {exc.message}", markup=False)
         return 1
@@ -451,15 +468,12 @@ def main(argv: list[str] | None = None) -> int:
         openai_sim.serve(openai_sim.app, args.host, args.port, announce)
         console.print("模拟服务器已停止。")
         return 0
-    api_key = os.environ.get("OPENAI_API_KEY")
-    if not (args.simulate or api_key or args.base_url):
-        console.print("没有找到 OPENAI_API_KEY, 使用内置的模拟模型 (--simulate)。", style="yellow")
-        args.simulate = True
-    if not args.simulate:
-        # 本地的兼容服务 (Ollama、vLLM) 不检查 key, 但 SDK 要求有一个。
-        target = Target(args.base_url, api_key or "no-key", args.model or DEFAULT_MODEL)
-        console.print(f"连接 {args.base_url or 'OpenAI'}, 模型 {target.model}")
+    target = real_target(args)
+    if target:
+        console.print(f"连接 {target.base_url or 'OpenAI'}, 模型 {target.model}")
         return chat(target, args)
+    if not args.simulate:
+        console.print("没有找到 OPENAI_API_KEY, 使用内置的模拟模型 (--simulate)。", style="yellow")
     with openai_sim.running_in_thread(args.token_delay) as sim:
         target = Target(f"{sim.url}/v1", "sim-key", args.model or SIM_MODEL)
         console.print(

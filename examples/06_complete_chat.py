@@ -479,16 +479,6 @@ async def index(request: Request) -> Response:
 # --8<-- [end:page]
 
 
-def choose_upstream(args: argparse.Namespace) -> None:
-    """真实服务商, 还是模拟模型? 和第 05 课的规则一样。"""
-    api_key = os.environ.get("OPENAI_API_KEY")
-    settings.simulated = args.simulate or not (api_key or args.base_url)
-    if not settings.simulated:
-        settings.base_url, settings.api_key = args.base_url, api_key or "no-key"
-        settings.model = args.model or oa.DEFAULT_MODEL
-        console.print(f"模型: {settings.model} @ {args.base_url or 'OpenAI'}")
-
-
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # Windows 控制台或重定向到文件时也输出 UTF-8
         stream.reconfigure(encoding="utf-8", errors="replace")
@@ -532,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         default=KEEPALIVE,
         help=f"安静多少秒发一条保活注释 (默认 {KEEPALIVE})",
     )
-    args = parser.parse_args(argv)  # fmt: skip
+    args = parser.parse_args(argv)
 
     limit.size = args.max_streams
     settings.coalesce, settings.keepalive = args.coalesce, args.keepalive
@@ -541,10 +531,20 @@ def main(argv: list[str] | None = None) -> int:
             f"注意: 监听 {args.host}, 同一网络里的人都能使用它, 也就是在花你的 API 额度。",
             style="yellow",
         )
-    choose_upstream(args)
-    if not settings.simulated:
+    target = oa.real_target(args)  # 真实服务商还是模拟模型: 和第 05 课同一条规则
+    settings.simulated = target is None
+    if target:
+        settings.base_url, settings.api_key, settings.model = (
+            target.base_url,
+            target.api_key,
+            target.model,
+        )
+        console.print(f"模型: {target.model} @ {target.base_url or 'OpenAI'}")
         return serve(args.host, args.port)
-    console.print("没有找到 OPENAI_API_KEY, 使用第 05 课的模拟模型 (--simulate)。", style="yellow")
+    if not args.simulate:
+        console.print(
+            "没有找到 OPENAI_API_KEY, 使用第 05 课的模拟模型 (--simulate)。", style="yellow"
+        )
     with openai_sim.running_in_thread(args.token_delay) as sim:
         settings.base_url, settings.api_key = f"{sim.url}/v1", "sim-key"
         settings.model = args.model or oa.SIM_MODEL
