@@ -11,35 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
-import os
-import re
-import subprocess
-import sys
 import time
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import httpx
 from openai import AsyncOpenAI, DefaultAioHttpClient, OpenAI
-
-ROOT = Path(__file__).resolve().parent.parent
-READY = re.compile(r"服务已启动: (http://127\.0\.0\.1:\d+)")
-
-
-def start_sim() -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, str(ROOT / "examples/05_openai_stream.py"), "--serve-sim"]
-    proc = subprocess.Popen(
-        [*cmd, "--port", "0", "--token-delay", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-    )
-    assert proc.stdout
-    for line in proc.stdout:
-        if m := READY.search(line):
-            return proc, m[1]
-    raise RuntimeError("模拟服务器没有启动")
+from procs import cpu_seconds, load_example, start
 
 
 def raw_chunks_per_second(url: str, prompt: str) -> tuple[float, int]:
@@ -73,38 +50,21 @@ def client_creation_seconds(url: str, n: int = 20) -> float:
 
 def sse_server_cpu_per_event(path: str, count: int = 1000) -> float:
     """第 04 课的服务器发 count 条事件 (不停顿), 服务器进程每条事件用多少 CPU (微秒)。"""
-    cmd = [sys.executable, str(ROOT / "examples/04_sse_protocol.py"), "--port", "0", "--delay", "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, encoding="utf-8")
-    assert proc.stdout
-    url = next(m[1] for line in proc.stdout if (m := READY.search(line)))
+    proc, url, _ = start("04_sse_protocol.py", "--delay", "0")
     try:
         httpx.get(f"{url}{path}?count=10", timeout=30)  # 预热
-        before = process_cpu(proc.pid)
+        before = cpu_seconds(proc.pid)
         for _ in range(5):
             httpx.get(f"{url}{path}?count={count}", timeout=60)
-        return (process_cpu(proc.pid) - before) / (5 * count) * 1e6
+        return (cpu_seconds(proc.pid) - before) / (5 * count) * 1e6
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def load_lesson_05():
-    sys.path.insert(0, str(ROOT / "examples"))
-    spec = importlib.util.spec_from_file_location("lesson05", ROOT / "examples/05_openai_stream.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["lesson05"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 async def async_cpu_per_chunk(url: str, prompt: str) -> dict[str, float]:
     """第 05 课的两种异步读法, 各用两种 HTTP 客户端: 每个 chunk 花多少 CPU (微秒)。"""
-    oa = load_lesson_05()
+    oa = load_example("05_openai_stream.py")
     messages = [{"role": "user", "content": prompt}]
 
     async def typed(client: AsyncOpenAI) -> int:
@@ -139,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     prompt = "/echo " + "流式" * args.tokens  # 切片长度循环 2,1,3,…: 约 args.tokens 个 chunk
-    proc, url = start_sim()
+    proc, url, _ = start("05_openai_stream.py", "--serve-sim", "--token-delay", "0")
     try:
         raw_rate, raw_count = raw_chunks_per_second(url, prompt)
         with OpenAI(api_key="b", base_url=f"{url}/v1", max_retries=0) as client:

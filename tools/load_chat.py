@@ -16,42 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
-import os
-import re
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-READY = re.compile(r"服务已启动: http://127\.0\.0\.1:(\d+)")
+from procs import cpu_seconds, load_example, start
+
 MAX_STREAMS = 2000  # 上限: 这是一个本机测试, 不是压垮机器的工具
 DEADLINE = 180  # 整个测试最多几秒
-
-
-def start(script: str, *args: str) -> tuple[subprocess.Popen[str], int]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "examples" / script), "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=env,
-    )
-    assert proc.stdout
-    for line in proc.stdout:
-        if m := READY.search(line):
-            return proc, int(m[1])
-    raise RuntimeError(f"{script} 没有启动")
-
-
-def cpu_seconds(pid: int) -> float:
-    """这个进程到目前为止用掉的 CPU 时间 (用户态 + 内核态), 来自 /proc。"""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def one_stream(port: int, body: bytes, delay: float) -> tuple[float | None, float, bytes]:
@@ -116,24 +88,19 @@ def main(argv: list[str] | None = None) -> int:
         default=2.0,
         help="在多少秒内把所有流发起完 (默认 2; 之后它们同时保持打开)",
     )
-    args = parser.parse_args(argv)  # fmt: skip
+    args = parser.parse_args(argv)
     streams = min(args.streams, MAX_STREAMS)
 
-    sys.path.insert(0, str(ROOT / "examples"))
-    import openai_sim  # noqa: E402  模拟模型的分词规则: 算出期望的 token 数
-
-    spec = importlib.util.spec_from_file_location("sse04", ROOT / "examples/04_sse_protocol.py")
-    lesson04 = importlib.util.module_from_spec(spec)  # 用第 04 课的解码器检查每条响应
-    sys.modules["sse04"] = lesson04
-    spec.loader.exec_module(lesson04)
+    openai_sim = load_example("openai_sim.py")  # 模拟模型的分词规则: 算出期望的 token 数
+    lesson04 = load_example("04_sse_protocol.py")  # 用第 04 课的解码器检查每条响应
 
     text = "流式" * (args.tokens * 5 // 8)  # 切片长度循环 2,1,3,2,1,2: 平均 1.6 个字一个 token
     tokens = len(openai_sim.tokenize(text))
     ideal = tokens * args.token_delay
-    sim, sim_port = start(
+    sim, _, sim_port = start(
         "05_openai_stream.py", "--serve-sim", "--token-delay", str(args.token_delay)
     )
-    chat, chat_port = start(
+    chat, _, chat_port = start(
         "06_complete_chat.py",
         *("--base-url", f"http://127.0.0.1:{sim_port}/v1", "--model", "sim"),
         *("--max-streams", str(streams), "--coalesce", str(args.coalesce)),
