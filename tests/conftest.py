@@ -13,6 +13,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -63,6 +64,13 @@ def load_script(name: str) -> ModuleType:
         spec.loader.exec_module(module)
         _loaded[path] = module
     return _loaded[path]
+
+
+def unused_port() -> int:
+    """一个此刻没有人监听的本机端口: 用来扮演"连不上的服务器"。"""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ import socket
 import time
 
 import pytest
-from conftest import load_script, run_script, start_script
+from conftest import load_script, run_script, start_script, unused_port
 
 hc = load_script("03")
 BODY = b"".join(hc.body_chunks())
@@ -138,10 +138,7 @@ def test_client_mode_prints_each_raw_chunk_and_decodes_it():
 
 
 def test_client_explains_when_no_server_is_running():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # 这个端口上没有人在监听
-    result = run_script("03", "--client", f"http://127.0.0.1:{port}/")
+    result = run_script("03", "--client", f"http://127.0.0.1:{unused_port()}/")
     assert result.returncode == 1
     assert "连不上" in result.stdout
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import httpx
 import openai_sim
 import pytest
-from conftest import ROOT, load_script, start_script
+from conftest import ROOT, load_script, start_script, unused_port
 
 chat = load_script("06")
 sse = load_script("04")
@@ -258,12 +258,11 @@ def test_keepalive_comments_while_the_model_is_silent():
 
 def test_upstream_unreachable_gives_a_clear_error_and_never_leaks_the_key():
     secret = "sk-test-SECRET-never-in-the-browser"
-    with socket_port() as closed_port:  # 一个没有人监听的本机端口充当"连不上的上游"
-        args = ["--base-url", f"http://127.0.0.1:{closed_port}/v1", "--model", "m"]
-        with start_script("06", *args, env={"OPENAI_API_KEY": secret}) as app:
-            failed = httpx.post(f"{app.url}/chat", json=user("你好"), timeout=30)
-            page = httpx.get(app.url + "/", headers={"Accept": "text/html"})
-            config = httpx.get(app.url + "/config")
+    args = ["--base-url", f"http://127.0.0.1:{unused_port()}/v1", "--model", "m"]  # 连不上的上游
+    with start_script("06", *args, env={"OPENAI_API_KEY": secret}) as app:
+        failed = httpx.post(f"{app.url}/chat", json=user("你好"), timeout=30)
+        page = httpx.get(app.url + "/", headers={"Accept": "text/html"})
+        config = httpx.get(app.url + "/config")
     assert failed.status_code == 502 and "连不上模型服务" in failed.json()["error"]
     assert config.json()["simulated"] is False and config.json()["model"] == "m"
     for response in (failed, page, config):
@@ -376,17 +375,6 @@ def test_closing_the_relay_closes_the_source():
 
 
 # ---------- 真实浏览器 ----------
-
-
-@contextmanager
-def socket_port():
-    """一个此刻没有人监听的本机端口。"""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    yield port
 
 
 @contextmanager
