@@ -24,8 +24,9 @@ import re
 import socket
 import sys
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -43,6 +44,7 @@ MAX_COUNT = 1000  # 一条流最多几条事件
 CLIENT_MAX_RETRIES = 5  # --client 连续重连失败几次就放弃
 
 console = Console(highlight=False, soft_wrap=True)
+T = TypeVar("T")
 
 
 # --8<-- [start:encode_event]
@@ -99,21 +101,33 @@ class Event:
     id: str = ""  # 这条事件派发时的 "last event ID", 会从前面的事件延续下来
 
 
-class SSEDecoder:
-    """按 HTML 标准 "Parsing an event stream" 实现的增量解码器。"""
+class LineTooLong(ValueError):
+    """一行超过了 max_line 个字符: 对方不守规矩, 不能无限地攒下去。"""
 
-    def __init__(self, last_event_id: str = "") -> None:
+
+class SSEDecoder:
+    """按 HTML 标准 "Parsing an event stream" 实现的增量解码器。
+
+    max_line: 一行最多几个字符 (默认不限)。读不可信的上游时一定要设: 一个 50 MB 的 "行" 不该被攒进内存。
+    遇到超长的行, feed() 照常交出它之前的事件, 下一次 feed() 再抛出 LineTooLong —— 前面的内容不丢。"""
+
+    def __init__(self, last_event_id: str = "", max_line: int | None = None) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")  # 坏字节变成 U+FFFD
         self._started = False  # 是否已经处理过流的开头 (那里可能有一个 BOM)
         self._after_cr = False  # 上一块以 \r 结尾: 下一块开头的 \n 属于同一个 CRLF
-        self._line = ""  # 还没遇到换行的半行
+        self._pending: list[str] = []  # 还没遇到换行的半行, 分段存放: 拼接留到换行到来时做一次
+        self._pending_size = 0
         self._data: list[str] = []
         self._event_type = ""
+        self.max_line = max_line
+        self._too_long: LineTooLong | None = None
         self.last_event_id = last_event_id  # 重连时放进 Last-Event-ID 请求头
         self.retry: int | None = None  # 服务器建议的重连间隔 (毫秒)
 
     def feed(self, chunk: bytes) -> list[Event]:
         """喂进任意切法的一段字节, 返回这段字节里完整结束的事件。"""
+        if self._too_long:
+            raise self._too_long
         text = self._utf8.decode(chunk)
         if text and not self._started:
             self._started = True
@@ -123,8 +137,31 @@ class SSEDecoder:
             self._after_cr = False
         if text:
             self._after_cr = text.endswith("\r")
-        *lines, self._line = LINE_BREAK.split(self._line + text)
+        *lines, rest = LINE_BREAK.split(text)
+        if lines:  # 这一块里有换行: 之前攒下的半行到这里结束
+            lines[0] = "".join(self._pending) + lines[0]
+            self._pending, self._pending_size = [], 0
+        if rest:
+            self._pending.append(rest)
+            self._pending_size += len(rest)
+        if (
+            self.max_line is not None
+            and max(self._pending_size, 0, *map(len, lines)) > self.max_line
+        ):
+            return self._until_too_long(lines)
         return [event for line in lines if (event := self._process(line))]
+
+    def _until_too_long(self, lines: list[str]) -> list[Event]:
+        """处理到超长的那一行为止, 记下错误, 下一次 feed() 抛出。"""
+        self._too_long = LineTooLong(f"一行超过了 {self.max_line} 个字符")
+        self._pending, self._pending_size = [], 0  # 不再攒它
+        events = []
+        for line in lines:
+            if len(line) > self.max_line:  # type: ignore[operator]
+                break
+            if event := self._process(line):
+                events.append(event)
+        return events
 
     def _process(self, line: str) -> Event | None:
         if line == "":
@@ -205,8 +242,8 @@ async def event_stream(after: int, count: int, drop_after: int | None) -> AsyncI
 KEEPALIVE = encode_event(comment="keep-alive")
 
 
-async def with_keepalive(source: AsyncIterator[bytes], interval: float) -> AsyncIterator[bytes]:
-    """source 每安静 interval 秒, 就插入一条注释, 免得代理或浏览器以为连接死了。"""
+async def with_keepalive(source: AsyncIterator[T], interval: float) -> AsyncIterator[T | bytes]:
+    """source 每安静 interval 秒, 就插入一条注释 KEEPALIVE, 免得代理或浏览器以为连接死了。"""
     items = aiter(source)
     pending = asyncio.ensure_future(anext(items))
     try:
@@ -336,17 +373,67 @@ body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto;
 </body></html>"""
 
 
-def run_server(host: str, port: int) -> None:
-    """先自己绑定端口, 这样 --port 0 时也能打印出真正的端口, 然后交给 uvicorn。"""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1))
+# --8<-- [start:serve]
+class Server(uvicorn.Server):
+    """uvicorn.Server, 再加一条 uvicorn 自己没有的规则: 请求头必须在 header_timeout 秒内发完。
+
+    没有这条规则, 一个每隔几秒才发一个字节、永远发不完请求头的连接 (slowloris) 会被一直留着;
+    几千个这样的连接就能占满服务器。uvicorn 的主循环每 0.1 秒调用一次 on_tick: 借它巡视一遍连接。"""
+
+    def __init__(self, config: uvicorn.Config, header_timeout: float | None = None) -> None:
+        super().__init__(config)
+        self.header_timeout = header_timeout
+        self.waiting: dict[Any, tuple[Any, float]] = {}  # 连接 → (它上一个请求, 从何时起在等请求头)
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.header_timeout and counter % 5 == 0:  # 每 0.5 秒看一次
+            self.close_slow_connections(time.monotonic())
+        return await super().on_tick(counter)
+
+    def close_slow_connections(self, now: float) -> None:
+        waiting = {}
+        for conn in self.server_state.connections:
+            # 这个连接正在处理 (或刚处理完) 的请求; 还没收到完整的请求头时是 None
+            cycle = conn.cycle
+            if cycle is not None and not cycle.response_complete:
+                continue  # 正在读请求体或者正在回答: 不归这里管
+            seen, since = self.waiting.get(conn, (cycle, now))
+            since = since if seen is cycle else now  # 上一个请求刚结束: 重新计时
+            if now - since > self.header_timeout:
+                conn.transport.close()
+            else:
+                waiting[conn] = (cycle, since)
+        self.waiting = waiting
+
+
+def serve(
+    app: Any,
+    host: str,
+    port: int,
+    announce: Callable[[str], None],
+    grace: float = 1,
+    header_timeout: float | None = None,
+) -> None:
+    """在前台运行一个 ASGI 应用, 直到 Ctrl+C (第 04、05、06 课共用)。
+
+    先自己绑定端口, 所以 port=0 时也能报出真实的端口; announce(url) 打印就绪行。
+    grace: Ctrl+C 之后最多等几秒让进行中的请求结束, 然后取消它们。"""
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=grace)
+    server = Server(config, header_timeout)
     sock = socket.create_server((host, port))
     try:  # 从打印就绪行起, Ctrl+C 随时可能到来
-        url = f"http://{host}:{sock.getsockname()[1]}"
-        console.print(f"服务已启动: {url}")
-        console.print(f"浏览器打开 {url}/ , 或者: curl -N -i {url}/events?count=5   (Ctrl+C 停止)")
+        announce(f"http://{host}:{sock.getsockname()[1]}")
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn 先优雅地关闭, 再把 Ctrl+C 交还给我们
         pass
+
+
+# --8<-- [end:serve]
+
+
+def announce(url: str) -> None:
+    console.print(f"服务已启动: {url}")
+    console.print(f"浏览器打开 {url}/ , 或者: curl -N -i {url}/events?count=5   (Ctrl+C 停止)")
 
 
 # --8<-- [start:client]
@@ -427,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.delay, settings.keepalive = args.delay, args.keepalive
     if args.host != HOST:
         console.print(f"注意: 监听 {args.host}, 同一网络里的其他机器也能访问。")
-    run_server(args.host, args.port)
+    serve(app, args.host, args.port, announce)
     console.print("服务器已停止。")
     return 0
 

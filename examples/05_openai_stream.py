@@ -31,6 +31,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+import lesson  # 按编号导入前面的课
 import openai
 import openai_sim  # 同目录下的模拟服务器 (第 06 课也用它)
 from openai import AsyncAPIResponse, AsyncOpenAI, AsyncStream, OpenAI
@@ -45,6 +46,7 @@ SIM_MODEL = "sim-reasoner"  # 模拟模型的名字 (其实任何名字它都接
 DEFAULT_PROMPT = "用三句话解释: 为什么大模型要流式输出?"
 
 console = Console(highlight=False, soft_wrap=True)
+sse = lesson.load("04")  # 第 04 课: 按规范的 SSE 解码器 (原始的读法用它切行)
 
 
 # --8<-- [start:parse_chunk]
@@ -196,6 +198,9 @@ async def astream_chat(
 
 
 # --8<-- [start:stream_raw]
+MAX_LINE = 1024 * 1024  # 上游的一行最多几个字符: 真实的 chunk 不到 1 KB, 1 MiB 已经非常宽松
+
+
 async def open_raw_stream(
     stack: AsyncExitStack, client: AsyncOpenAI, model: str, messages: list[dict[str, Any]]
 ) -> AsyncAPIResponse[Any]:
@@ -208,38 +213,96 @@ async def open_raw_stream(
     return await stack.enter_async_context(request)
 
 
-def parse_chunk_data(data: dict[str, Any]) -> list[tuple[str, Any]]:
-    """和 parse_chunk 同样的规则, 只是读的是 JSON 解析出来的字典。"""
+# --8<-- [end:stream_raw]
+
+
+# --8<-- [start:raw_parse]
+class BadChunk(ValueError):
+    """上游发来的不是一个合法的 chat.completion.chunk: 不是 JSON、形状不对、文字不是字符串。"""
+
+
+def text_field(delta: dict[str, Any], name: str) -> str | None:
+    """delta 里的一段文字。只交出真正的字符串: 数字、列表、孤立的代理码点都是上游的错。"""
+    value = delta.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadChunk(f"delta.{name} 应当是字符串, 收到的是 {type(value).__name__}")
+    if not value.isascii():
+        try:  # JSON 里的 "\ud800" 能造出一个孤立的代理码点: 它不是文字, 也编码不成 UTF-8
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadChunk(f"delta.{name} 含有孤立的代理码点") from None
+    return value
+
+
+def parse_chunk_data(data: Any) -> list[tuple[str, Any]]:
+    """和 parse_chunk 同样的规则, 读的是 json.loads 的结果。上游不可信: 形状不对就抛 BadChunk。"""
+    if not isinstance(data, dict):
+        raise BadChunk(f"chunk 应当是 JSON 对象, 收到的是 {type(data).__name__}")
     parts: list[tuple[str, Any]] = [("usage", data["usage"])] if data.get("usage") else []
-    for choice in data.get("choices") or []:
+    choices = data.get("choices") or []
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise BadChunk("choices 应当是对象的列表")
+    for choice in choices:
         delta = choice.get("delta") or {}
-        parts += [(k, delta[f]) for k, f in (("reasoning", "reasoning_content"), ("content", "content")) if delta.get(f)]  # fmt: skip
-        if choice.get("finish_reason"):
-            parts.append(("finish", choice["finish_reason"]))
+        if not isinstance(delta, dict):
+            raise BadChunk("delta 应当是 JSON 对象")
+        for kind, name in (("reasoning", "reasoning_content"), ("content", "content")):
+            if text := text_field(delta, name):
+                parts.append((kind, text))
+        for call in delta.get("tool_calls") or []:
+            parts.append(("tool_call", call))
+        if reason := choice.get("finish_reason"):
+            if not isinstance(reason, str):
+                raise BadChunk("finish_reason 应当是字符串")
+            parts.append(("finish", reason))
     return parts
 
 
-async def raw_deltas(response: AsyncAPIResponse[Any]) -> AsyncIterator[tuple[str, Any]]:
-    """逐行读 SSE。OpenAI 的每条事件只有一行 data: (JSON 里没有换行), 空行和注释跳过。"""
-    async for line in response.iter_lines():  # iter_lines 跨网络块拼好整行, 不会切坏汉字
-        if not line.startswith("data:"):
-            continue
-        payload = line[5:].strip()
-        if payload == "[DONE]":
-            return
-        data = json.loads(payload)
-        if "error" in data:  # 和 SDK 一样: 流中途的错误变成 openai.APIError
-            error = (
-                data["error"]
-                if isinstance(data["error"], dict)
-                else {"message": str(data["error"])}
-            )
-            raise openai.APIError(str(error.get("message")), response.http_request, body=error)
-        for part in parse_chunk_data(data):
-            yield part
+def load_chunk(text: str, response: AsyncAPIResponse[Any]) -> Any:
+    """一条 data 的 JSON。流中途的 {"error": ...} 和 SDK 一样变成 openai.APIError。"""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise BadChunk("chunk 不是合法的 JSON") from None
+    if isinstance(data, dict) and "error" in data:
+        error = data["error"]
+        error = error if isinstance(error, dict) else {"message": str(error)}
+        raise openai.APIError(str(error.get("message")), response.http_request, body=error)
+    return data
 
 
-# --8<-- [end:stream_raw]
+# --8<-- [end:raw_parse]
+
+
+# --8<-- [start:raw_batches]
+async def raw_batches(
+    response: AsyncAPIResponse[Any], max_line: int = MAX_LINE
+) -> AsyncIterator[list[tuple[str, Any]]]:
+    """读原始字节, 用第 04 课的 SSEDecoder 切出事件, 每次网络读取交出一批 (种类, 值)。
+
+    为什么不用 response.iter_lines(): 它像 str.splitlines() 那样, 把 U+2028、U+0085 等也当成换行,
+    一段含有它们的回答会把一行 JSON 切成两半。SSE 的行只以 CR、LF 或 CRLF 结束 —— 正是 04 的解码器。
+    一次读取可能带来很多个 chunk (模型很快, 或者我们读得慢): 一起交出, 不为每个 chunk 走一遍异步生成器。"""
+    decoder = sse.SSEDecoder(max_line=max_line)
+    async for data in response.iter_bytes():
+        batch: list[tuple[str, Any]] = []
+        try:
+            for event in decoder.feed(data):
+                if event.data == "[DONE]":
+                    yield batch
+                    return
+                batch += parse_chunk_data(load_chunk(event.data, response))
+        except Exception:  # 出错之前已经解析好的部分先交出: 部分回答一个字也不丢
+            yield batch
+            raise
+        if batch:
+            yield batch
+    decoder.feed(b"")  # 流结束了: 如果最后一块里有超长的行, 在这里抛出
+
+
+# --8<-- [end:raw_batches]
 
 
 class LivePrinter:
@@ -352,13 +415,16 @@ class Target:
     model: str
 
 
-def real_target(args: argparse.Namespace) -> Target | None:
-    """连真实的服务商, 还是用模拟模型? 有 key 或 --base-url 就连真实的; 否则 (或 --simulate) 返回 None。"""
-    api_key = os.environ.get("OPENAI_API_KEY")
-    if args.simulate or not (api_key or args.base_url):
+def real_target(
+    base_url: str | None, model: str | None, simulate: bool, api_key: str | None = None
+) -> Target | None:
+    """连真实的服务商, 还是用模拟模型? 有 key 或 base_url 就连真实的; 否则 (或 simulate) 返回 None。
+    api_key 默认取环境变量 OPENAI_API_KEY。"""
+    api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+    if simulate or not (api_key or base_url):
         return None
     # 本地的兼容服务 (Ollama、vLLM) 不检查 key, 但 SDK 要求有一个。
-    return Target(args.base_url, api_key or "no-key", args.model or DEFAULT_MODEL)
+    return Target(base_url, api_key or "no-key", model or DEFAULT_MODEL)
 
 
 # --8<-- [start:make_client]
@@ -465,10 +531,10 @@ def main(argv: list[str] | None = None) -> int:
             f"服务已启动: {url}\n给任何 OpenAI 兼容客户端用: OPENAI_BASE_URL={url}/v1 (任意 API key)"
         )
         openai_sim.app.state.token_delay = args.token_delay
-        openai_sim.serve(openai_sim.app, args.host, args.port, announce)
+        sse.serve(openai_sim.app, args.host, args.port, announce)
         console.print("模拟服务器已停止。")
         return 0
-    target = real_target(args)
+    target = real_target(args.base_url, args.model, args.simulate)
     if target:
         console.print(f"连接 {target.base_url or 'OpenAI'}, 模型 {target.model}")
         return chat(target, args)

@@ -3,9 +3,9 @@
 你将学到:
 - 整条链路: 浏览器 fetch(POST) → FastAPI → AsyncOpenAI → 模型, 再一片一片地流回浏览器
 - 命名的 SSE 事件 (reasoning / delta / error / done), 文本放在 JSON 里, 永远破坏不了分帧
-- 断开即取消上游; 中途出错保留已生成的部分; 坏输入一律 4xx 加可读的中文说明
-- 名额在整条流结束时才归还的并发限制、按时间合并输出、保活、防缓冲、优雅关闭
-- 安全的默认值: 只监听 127.0.0.1, API key 不出服务器, 模型输出不能执行脚本
+- 断开即取消上游; 任何上游故障都变成一个 error 事件, 放在已生成的文字之后; 坏输入一律 4xx 加中文说明
+- 名额在整条流结束时才归还的并发限制、按时间合并输出、每条流的内存上限、超时、保活、优雅关闭
+- 安全的默认值: 只监听 127.0.0.1, 只认本机的 Host 和本站的页面, key 与上游报错不出服务器, 模型输出不能执行脚本
 
 运行:
     python examples/06_complete_chat.py                 # 浏览器打开 http://127.0.0.1:8000
@@ -22,20 +22,23 @@ import argparse
 import asyncio
 import base64
 import hashlib
-import importlib.util
+import ipaddress
+import logging
 import os
 import re
+import secrets
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal
 
+import anyio
+import lesson  # 按编号导入前面的课
 import openai
-import openai_sim  # 第 05 课的模拟模型 (同目录)
+import openai_sim  # 模拟模型 (第 05 课)
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -47,54 +50,55 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # 只监听本机; 课堂上给别人用才 --host 0.0.0.0
 PORT = 8000
-MAX_MESSAGE_CHARS = 8000  # 一条消息最多几个字符
-MAX_TURNS = 40  # 一次请求最多几条消息 (对话历史)
-MAX_BODY_BYTES = 256 * 1024  # 请求体最多几个字节: 先于解析检查
+MAX_MESSAGE_CHARS = 8000  # 用户的一条消息最多几个字符
+MAX_ANSWER_CHARS = 32000  # 对话历史里, 一条助手回答最多几个字符 (页面会截短更长的)
+MAX_HISTORY_CHARS = 64000  # 整段对话最多几个字符 (页面只带最近的、放得下的几轮)
+MAX_TURNS = 40  # 一次请求最多几条消息
+MAX_BODY_BYTES = 512 * 1024  # 请求体最多几个字节: 先于解析检查
+BODY_TIMEOUT = 10.0  # 请求体最多花几秒发完
+HEADER_TIMEOUT = 10.0  # 请求头最多花几秒发完 (防 slowloris)
 MAX_STREAMS = 600  # 同时进行的流最多几条
 RETRY_AFTER = 5  # 满了的时候, 建议客户端几秒后再试
 COALESCE = 0.1  # 合并输出的时间窗口 (秒): 每秒最多 10 次更新; 第一片总是立刻发出
 KEEPALIVE = 15.0  # 模型安静多少秒就发一条保活注释
+HEADERS_TIMEOUT = 30.0  # 等模型服务的响应头最多几秒 (SDK 的重试也算在里面)
+IDLE_TIMEOUT = 300.0  # 模型两段输出之间最多安静几秒 (推理模型会先想一阵子)
+MAX_PENDING_CHARS = 1_000_000  # 一条流最多积压几个字没发出去 (读者太慢时)
+SEND_TIMEOUT = 30.0  # 客户端多少秒一个字节都不收, 就断开它
 SHUTDOWN_GRACE = 3  # Ctrl+C 之后, 最多等几秒让进行中的流结束
 
 console = Console(highlight=False, soft_wrap=True)
-
-
-def load_lesson(filename: str) -> ModuleType:
-    """按路径导入前面的课 (文件名以数字开头, 不能直接 import)。"""
-    path = Path(__file__).with_name(filename)
-    spec = importlib.util.spec_from_file_location(f"lesson_{path.stem}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
+log = logging.getLogger("chat")  # 上游的原始报错只写进服务器日志, 不发给浏览器
 
 # --8<-- [start:reuse]
-sse = load_lesson("04_sse_protocol.py")  # SSE 编码器、保活注释、防缓冲响应头
-oa = load_lesson("05_openai_stream.py")  # open_raw_stream / raw_deltas: 用 AsyncOpenAI 读模型
+sse = lesson.load("04")  # SSE 编码器与解码器、保活注释、防缓冲响应头、服务器启动器
+oa = lesson.load("05")  # open_raw_stream / raw_batches: 用 AsyncOpenAI 读模型的原始字节
 # --8<-- [end:reuse]
 
 
 @dataclass
 class Settings:
-    client: AsyncOpenAI | None = None  # 整个进程共用一个客户端
-    base_url: str | None = None
-    api_key: str = ""  # 只在服务器里使用, 永远不发给浏览器
-    model: str = oa.SIM_MODEL
+    """服务器的全部配置: main() 从命令行得到它, 放进 app.state, 用到的函数显式地拿。"""
+
+    target: oa.Target  # 连哪个模型服务 (base_url、key、模型名); key 永远不发给浏览器
     simulated: bool = True
+    max_streams: int = MAX_STREAMS
     coalesce: float = COALESCE
     keepalive: float = KEEPALIVE
-
-
-settings = Settings()
+    headers_timeout: float = HEADERS_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+    max_pending: int = MAX_PENDING_CHARS
+    send_timeout: float = SEND_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
+    hosts: frozenset[str] = frozenset({"localhost"})  # 除了 IP 地址, 还接受哪些 Host 名字
+    file_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
 
 # --8<-- [start:validate]
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)  # strict: 数字不会被悄悄转成字符串
     role: Literal["user", "assistant"]
-    content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    content: str = Field(min_length=1)
 
 
 class ChatRequest(BaseModel):
@@ -126,11 +130,20 @@ def explain(error: dict[str, Any]) -> ChatError:
         "literal_error": (422, f"{where} 只能是 user 或 assistant"),
         "string_type": (422, f"{where} 必须是字符串"),
         "string_too_short": (422, f"{where} 是空的"),
-        "string_too_long": (413, f"{where} 太长: 最多 {MAX_MESSAGE_CHARS} 个字符"),
         "extra_forbidden": (422, f"不认识的字段: {where}"),
     }
     status, message = messages.get(kind, (422, f"{where} 不合法: {error['msg']}"))
     return ChatError(status, message)
+
+
+def check_lengths(messages: list[ChatMessage]) -> None:
+    """用户的消息和助手的回答分开限长: 一段很长的回答不能让之后的每一轮都失败。"""
+    for i, m in enumerate(messages, 1):
+        limit = MAX_MESSAGE_CHARS if m.role == "user" else MAX_ANSWER_CHARS
+        if len(m.content) > limit:
+            raise ChatError(413, f"第 {i} 条消息的 content 太长: 最多 {limit} 个字符")
+    if sum(len(m.content) for m in messages) > MAX_HISTORY_CHARS:
+        raise ChatError(413, f"对话太长: 所有消息加起来最多 {MAX_HISTORY_CHARS} 个字符")
 
 
 def validate(body: bytes | list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -141,6 +154,7 @@ def validate(body: bytes | list[dict[str, Any]]) -> list[dict[str, str]]:
             request = ChatRequest.model_validate({"messages": body})
     except ValidationError as exc:
         raise explain(exc.errors()[0]) from None
+    check_lengths(request.messages)
     if request.messages[-1].role != "user":
         raise ChatError(422, "最后一条消息必须来自用户")
     if not request.messages[-1].content.strip():
@@ -152,19 +166,28 @@ def validate(body: bytes | list[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 # --8<-- [start:read_body]
-async def read_body(request: Request) -> bytes:
-    """先看大小, 再读内容: 一个 1 GB 的请求体不应该先被读进内存再被拒绝。"""
-    if "application/json" not in request.headers.get("content-type", ""):
+def media_type(content_type: str) -> str:
+    """'application/json; charset=utf-8' → 'application/json'。按规则解析, 不要查子串。"""
+    return content_type.partition(";")[0].strip().lower()
+
+
+async def read_body(request: Request, seconds: float = BODY_TIMEOUT) -> bytes:
+    """先看类型和大小, 再读内容: 一个 1 GB 的请求体不应该先被读进内存再被拒绝。"""
+    if media_type(request.headers.get("content-type", "")) != "application/json":
         # 只收 JSON: 跨站的"简单请求"(表单、text/plain) 因此必须先过 CORS 预检。
         raise ChatError(415, "请求体必须是 JSON (Content-Type: application/json)")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ChatError(413, f"请求体太大: 最多 {MAX_BODY_BYTES // 1024} KiB")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:  # 没有 Content-Length 的分块请求体, 边读边数
-            raise ChatError(413, f"请求体太大: 最多 {MAX_BODY_BYTES // 1024} KiB")
+    try:
+        with anyio.fail_after(seconds):  # 一个字节一个字节慢慢发的请求体, 不能一直占着连接
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:  # 没有 Content-Length 的分块请求体, 边读边数
+                    raise ChatError(413, f"请求体太大: 最多 {MAX_BODY_BYTES // 1024} KiB")
+    except TimeoutError:
+        raise ChatError(408, f"请求体 {seconds:g} 秒内没有发完") from None
     return bytes(body)
 
 
@@ -178,99 +201,135 @@ class StreamLimit:
     def __init__(self, size: int) -> None:
         self.size, self.active = size, 0
 
-    def try_acquire(self) -> bool:
-        if self.active >= self.size:
-            return False  # 满了就立刻拒绝, 不排队: 排队的请求只会让每个人都更慢
+    def acquire(self) -> None:
+        if self.active >= self.size:  # 满了就立刻拒绝, 不排队: 排队的请求只会让每个人都更慢
+            message = f"服务器正忙: 同时进行的回答已达上限, 请 {RETRY_AFTER} 秒后重试"
+            raise ChatError(503, message, {"Retry-After": str(RETRY_AFTER)})
         self.active += 1
-        return True
 
     def release(self) -> None:
         self.active -= 1
 
 
-class ChatStreamResponse(StreamingResponse):
-    """流式响应; 在它的整个生命周期结束时 —— 读完、出错、客户端断开、服务器关闭 —— 做清理。
-
-    handler 返回的时候, 流还没有开始; 名额必须留到这里才归还。"""
-
-    def __init__(self, content: AsyncIterator[bytes], cleanup: Callable[[], Awaitable[None]]):
-        super().__init__(content, media_type="text/event-stream", headers=sse.SSE_HEADERS)
-        self.cleanup = cleanup
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            await self.cleanup()
-
-
-limit = StreamLimit(MAX_STREAMS)
-
-
 # --8<-- [end:limit]
+
+
+# --8<-- [start:failures]
+class SlowReader(Exception):
+    """读者跟不上: 积压的文字超过了上限。"""
+
+
+class IdleTimeout(Exception):
+    """模型太久没有任何输出。"""
+
+
+def describe(exc: BaseException, settings: Settings) -> str:
+    """给用户看的一句话。绝不原样转发上游的报错: 其中可能有 key 的片段、内部地址。原文只进服务器日志。"""
+    if isinstance(exc, openai.AuthenticationError):
+        return "模型服务拒绝了服务器的 API key, 请检查服务器的 OPENAI_API_KEY"
+    if isinstance(exc, openai.RateLimitError):
+        return "模型服务限流了, 请稍后重试"
+    if isinstance(exc, openai.APIConnectionError):
+        return "连不上模型服务, 请稍后重试"
+    if isinstance(exc, openai.APIStatusError):
+        return f"模型服务返回了错误 (HTTP {exc.status_code})"
+    if isinstance(exc, openai.APIError):  # 流中途的 data: {"error": ...}
+        return "模型在生成途中出错了"
+    if isinstance(exc, TimeoutError):
+        return f"模型服务 {settings.headers_timeout:g} 秒内没有响应"
+    if isinstance(exc, IdleTimeout):
+        return f"模型服务超过 {settings.idle_timeout:g} 秒没有输出, 已停止"
+    if isinstance(exc, SlowReader):
+        return f"你的网络跟不上模型的输出 (积压超过 {settings.max_pending} 个字), 已停止"
+    if isinstance(exc, (oa.BadChunk, sse.LineTooLong)):
+        return "模型服务发来了看不懂的数据"
+    return "与模型服务的连接中断了"  # 连接被重置、响应体被截断……
+
+
+# --8<-- [end:failures]
 
 
 # --8<-- [start:relay]
 TEXT_KINDS = ("reasoning", "content")
 
 
-async def relay(
-    source: AsyncIterator[tuple[str, Any]], window: float, keepalive: float
-) -> AsyncIterator[tuple[str, Any]]:
-    """读上游和写下游分开: 一个任务只管读, 把文字攒进缓冲; 这个循环按节奏把缓冲发出去。
+class Relay:
+    """读上游和写下游分开 (第 02 课的生产者与消费者):
+    一个读任务把上游的每一批增量攒进缓冲; 写的一方 (flushes) 每个时间窗口把缓冲整个取走一次。
 
-    - 第一片立刻发出; 之后每 window 秒最多发一批, 同类的相邻文字合成一片。
-      模型很快、或者客户端读得慢时, 事件变少变大, 而不是越积越多。
-    - 超过 keepalive 秒没有发出任何东西, 交出 ("ping", None)。
-    - 上游出错: 先把已经攒下的文字发完, 再抛出错误。"""
-    buffer: list[list[Any]] = []  # [[种类, 值], ...]
-    wake = asyncio.Event()
-    failure: list[BaseException] = []
-    done = False
+    - 第一批立刻交出; 之后每 window 秒最多一次, 同类相邻的文字合成一段。
+    - 缓冲有上限: 读者太慢, 积压超过 max_pending 个字, 就停止读上游 (SlowReader)。
+    - 上游出错: 先把攒下的文字交出, 再抛出错误。stop(): 客户端走了, 安静地结束。
+    - 读任务一结束 (读完、出错、被取消), 立刻关闭上游: 不再为没人要的输出付钱。"""
 
-    async def read() -> None:
-        nonlocal done
+    def __init__(
+        self,
+        batches: AsyncIterator[list],
+        window: float,
+        max_pending: int,
+        close_upstream: Callable[[], Awaitable[Any]],
+    ) -> None:
+        # [[种类, [文字片段...]], ...]: 片段最后才拼成一段, 拼接不会变成平方级的复制
+        self.buffer: list[list[Any]] = []
+        self.pending = 0  # 缓冲里有几个字
+        self.window, self.max_pending = window, max_pending
+        self.last_read = time.monotonic()  # 上一次从上游读到东西的时刻 (判断模型是否太久没输出)
+        self.failure: BaseException | None = None
+        self.done = self.stopped = False
+        self.wake = asyncio.Event()
+        self.close_upstream = close_upstream
+        self.reader = asyncio.create_task(self.read(batches))
+
+    def add(self, kind: str, value: Any) -> None:
+        if kind not in TEXT_KINDS:
+            self.buffer.append([kind, value])
+            return
+        self.pending += len(value)
+        if self.buffer and self.buffer[-1][0] == kind:
+            self.buffer[-1][1].append(value)  # 和上一段同类: 接上
+        else:
+            self.buffer.append([kind, [value]])
+
+    async def read(self, batches: AsyncIterator[list]) -> None:
         try:
-            async for kind, value in source:
-                if kind in TEXT_KINDS and buffer and buffer[-1][0] == kind:
-                    buffer[-1][1] += value  # 和上一片同类: 直接接上
-                else:
-                    buffer.append([kind, value])
-                wake.set()
+            async for batch in batches:  # 一批 = 一次网络读取带来的全部增量
+                self.last_read = time.monotonic()
+                for kind, value in batch:
+                    self.add(kind, value)
+                if self.pending > self.max_pending:
+                    raise SlowReader
+                self.wake.set()
         except Exception as exc:
-            failure.append(exc)
+            self.failure = exc
         finally:
-            done = True
-            wake.set()
+            self.done = True
+            self.wake.set()
+            await self.close_upstream()
 
-    async def tick() -> None:  # 保活: 只在安静太久时叫醒写循环
+    async def flushes(self) -> AsyncIterator[list[tuple[str, Any]]]:
         while True:
-            await asyncio.sleep(keepalive)
-            if time.monotonic() - last_sent >= keepalive:
-                buffer.append(["ping", None])
-                wake.set()
-
-    last_sent = time.monotonic()
-    tasks = [asyncio.create_task(read()), asyncio.create_task(tick())]
-    try:
-        while True:
-            await wake.wait()
-            wake.clear()
-            batch = buffer[:]
-            buffer.clear()
-            for kind, value in batch:
-                yield (kind, value)
-            last_sent = time.monotonic()
-            if done and not buffer:
+            await self.wake.wait()
+            self.wake.clear()
+            batch = [(k, "".join(v) if k in TEXT_KINDS else v) for k, v in self.buffer]
+            self.buffer.clear()
+            self.pending = 0
+            if batch:
+                yield batch
+            if self.done and not self.buffer:
                 break
-            if window:
-                await asyncio.sleep(window)  # 发完一批, 歇一个窗口; 其间到达的文字会合并
-        if failure:
-            raise failure[0]
-    finally:
-        for task in tasks:
-            task.cancel()  # 客户端走了 (或者出错了): 停止读上游, 上游的连接随之关闭
-        await asyncio.gather(*tasks, return_exceptions=True)
+            if self.window:
+                await asyncio.sleep(self.window)  # 发完一批, 歇一个窗口; 其间到达的文字会合并
+        if self.failure and not self.stopped:
+            raise self.failure
+
+    def stop(self) -> None:
+        """客户端走了: 停止读上游。"""
+        self.stopped = True
+        self.reader.cancel()
+
+    async def aclose(self) -> None:
+        self.reader.cancel()
+        await asyncio.gather(self.reader, return_exceptions=True)
 
 
 # --8<-- [end:relay]
@@ -284,81 +343,172 @@ def event(name: str, payload: dict[str, Any]) -> bytes:
     return sse.encode_json_event(payload, event=name)  # JSON 里没有换行: 任何文本都破坏不了分帧
 
 
-async def chat_events(deltas: AsyncIterator[tuple[str, Any]]) -> AsyncIterator[bytes]:
+async def chat_events(relay: Relay, settings: Settings) -> AsyncIterator[bytes]:
+    """每个窗口交出一段字节 (可能包含好几个事件); 最后一定是 done 或 error。"""
     start = time.perf_counter()
     first_token = finish = usage = None
     try:
-        async for kind, value in relay(deltas, settings.coalesce, settings.keepalive):
-            if kind == "ping":
-                yield sse.KEEPALIVE
-            elif kind in EVENT_NAMES:
-                first_token = first_token or time.perf_counter() - start
-                yield event(EVENT_NAMES[kind], {"text": value})
-            elif kind == "finish":
-                finish = value
-            elif kind == "usage":
-                usage = value
-    except openai.APIError as exc:  # 响应头早已发出, 改不了状态码: 发一个 error 事件
-        yield event("error", {"message": f"模型在生成途中出错: {exc.message}"})
+        async for batch in sse.with_keepalive(relay.flushes(), settings.keepalive):
+            if batch is sse.KEEPALIVE:  # 模型安静了 keepalive 秒: 顺便看看是不是安静得太久了
+                if time.monotonic() - relay.last_read > settings.idle_timeout:
+                    raise IdleTimeout
+                yield batch
+                continue
+            events = []
+            for kind, value in batch:
+                if kind in EVENT_NAMES:
+                    first_token = first_token or time.perf_counter() - start
+                    events.append(event(EVENT_NAMES[kind], {"text": value}))
+                elif kind == "finish":
+                    finish = value
+                elif kind == "usage":
+                    usage = value
+            if events:
+                yield b"".join(events)
+    except Exception as exc:  # 响应头早已发出, 改不了状态码: 发一个 error 事件, 放在已发的文字之后
+        log.warning("流在中途失败: %s: %s", type(exc).__name__, exc)
+        yield event("error", {"message": describe(exc, settings) + ", 回答不完整"})
         return
+    if relay.stopped:
+        return  # 客户端已经走了, 没有人听
     if finish is None:
         yield event("error", {"message": "模型的流意外结束 (没有 finish_reason), 回答可能不完整"})
         return
+    yield event("done", summary(settings, start, first_token, finish, usage))
+
+
+def summary(settings: Settings, start: float, first_token: float | None, finish: str, usage: Any):
     duration = time.perf_counter() - start
-    tokens = usage["completion_tokens"] if usage else None
-    speed = (
-        tokens / (duration - first_token)
-        if tokens and first_token and duration > first_token
-        else None
-    )
-    yield event("done", {
+    tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    if not isinstance(tokens, int) or isinstance(tokens, bool):
+        tokens = None  # 有的兼容服务不给用量, 或者给得不全: 回答是完整的, 只是少了统计
+    speed = tokens / (duration - first_token) if tokens and first_token and duration > first_token else None  # fmt: skip
+    return {
         "finish_reason": finish,
-        "model": settings.model,
+        "model": settings.target.model,
         "ttft_ms": round(first_token * 1000) if first_token else None,
         "duration_ms": round(duration * 1000),
         "tokens": tokens,
         "tokens_per_second": round(speed, 1) if speed else None,
-    })  # fmt: skip
+    }
 
 
 # --8<-- [end:chat_events]
 
 
+# --8<-- [start:response]
+class ChatStreamResponse(Response):
+    """一条流式回答的整个生命周期, 直接用 ASGI 写 (不经过 StreamingResponse 的那几层):
+
+    - 客户端一断开 (leaving 任务, 在等上游响应头时就开始听了), 就停止中转, 上游随之关闭;
+    - 每次发送最多等 send_timeout 秒: 一个完全不读的客户端不能永远占着名额和内存;
+    - 无论怎样结束 —— 读完、出错、断开、服务器关闭 —— 都在 finally 里归还名额、关闭上游。
+
+    handler 返回的时候, 流还没有开始; 名额必须留到这里才归还。"""
+
+    def __init__(self, events, relay, leaving, cleanup, send_timeout) -> None:  # noqa: D107
+        # 不调用 Response.__init__: 它会加上 Content-Length: 0。流式响应没有长度。
+        self.status_code, self.background = 200, None
+        headers = {"content-type": "text/event-stream; charset=utf-8", **sse.SSE_HEADERS}
+        self.raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        self.events: AsyncIterator[bytes] = events
+        self.relay: Relay = relay
+        self.leaving: asyncio.Task = leaving
+        self.cleanup: Callable[[], Awaitable[None]] = cleanup
+        self.send_timeout = send_timeout
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.leaving.add_done_callback(lambda _: self.relay.stop())
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for data in self.events:
+                with anyio.fail_after(self.send_timeout):  # 对方的接收缓冲满了, 一直不读
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except TimeoutError:
+            log.warning("客户端 %g 秒没有收下任何数据, 断开它", self.send_timeout)
+        finally:
+            self.leaving.cancel()
+            await self.events.aclose()  # type: ignore[attr-defined]
+            await self.relay.aclose()
+            await self.cleanup()
+
+
+async def until_disconnected(receive: Any) -> None:
+    """请求体读完之后, 再调用 receive() 就只会等到一件事: 客户端断开。"""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+# --8<-- [end:response]
+
+
+# --8<-- [start:open_upstream]
+async def open_upstream(state: Any, request: Request, messages, stack: AsyncExitStack):
+    """向模型发出请求, 等到它的响应头。三件事谁先发生听谁的: 响应头到了 / 客户端走了 / 超时。
+    返回 (上游的响应, 一直在听客户端是否断开的任务)。"""
+    settings: Settings = state.settings
+    opening = asyncio.ensure_future(
+        oa.open_raw_stream(stack, state.client, settings.target.model, messages)
+    )
+    leaving = asyncio.ensure_future(until_disconnected(request.receive))
+    await asyncio.wait(
+        {opening, leaving}, timeout=settings.headers_timeout, return_when=asyncio.FIRST_COMPLETED
+    )
+    if opening.done() and not opening.exception():
+        return opening.result(), leaving
+    client_left = leaving.done()
+    opening.cancel()  # 客户端走了, 或者等得太久: 不再等上游 (SDK 的重试也一起取消)
+    leaving.cancel()
+    await asyncio.gather(opening, leaving, return_exceptions=True)
+    if client_left:
+        raise ChatError(400, "客户端已断开")  # 没有人会收到这个响应
+    if opening.done() and not opening.cancelled():
+        raise opening.exception()  # type: ignore[misc]  # 出错了: key 不对、连不上……
+    raise TimeoutError
+
+
+# --8<-- [end:open_upstream]
+
+
 # --8<-- [start:start_chat]
-def upstream_message(exc: openai.APIError) -> str:
-    """给用户看的错误说明。不原样转发服务商的报错: 其中可能带有 key 的片段。"""
-    if isinstance(exc, openai.AuthenticationError):
-        return "模型服务拒绝了服务器的 API key, 请检查服务器的 OPENAI_API_KEY"
-    if isinstance(exc, openai.APIConnectionError):
-        return "连不上模型服务, 请稍后重试"
-    if isinstance(exc, openai.RateLimitError):
-        return "模型服务限流了, 请稍后重试"
-    status = getattr(exc, "status_code", "?")
-    return f"模型服务返回了错误 (HTTP {status})"
-
-
-async def start_chat(messages: list[dict[str, str]]) -> Response:
-    if not limit.try_acquire():
-        headers = {"Retry-After": str(RETRY_AFTER)}
-        raise ChatError(
-            503, f"服务器正忙: 同时进行的回答已达上限, 请 {RETRY_AFTER} 秒后重试", headers
-        )
+async def start_chat(
+    request: Request, messages: list[dict[str, str]], release: Callable[[], None]
+) -> Response:
+    """名额已经占好了; release 在流结束时归还它。流没能开始, 由调用者归还。"""
+    settings: Settings = request.app.state.settings
     upstream = AsyncExitStack()  # 负责关闭到模型的连接
     try:
-        # 先拿到上游的响应头: 这时出错 (key 不对、连不上) 还能回一个普通的 HTTP 错误。
-        response = await oa.open_raw_stream(upstream, settings.client, settings.model, messages)
+        # 先拿到上游的响应头: 这时出错 (key 不对、连不上、超时) 还能回一个普通的 HTTP 错误。
+        response, leaving = await open_upstream(request.app.state, request, messages, upstream)
     except BaseException as exc:
-        limit.release()
         await upstream.aclose()
-        if isinstance(exc, openai.APIError):
-            raise ChatError(502, upstream_message(exc)) from None
+        if isinstance(exc, (openai.APIError, TimeoutError)):
+            log.warning("上游请求失败: %s: %s", type(exc).__name__, exc)
+            status = 504 if isinstance(exc, TimeoutError) else 502  # 我们自己等响应头等超时了: 504
+            raise ChatError(status, describe(exc, settings)) from None
         raise
 
     async def cleanup() -> None:
-        limit.release()  # 先归还名额, 再做可能被打断的 await
+        release()  # 先归还名额, 再做可能被打断的 await
         await upstream.aclose()
 
-    return ChatStreamResponse(chat_events(oa.raw_deltas(response)), cleanup)
+    relay = Relay(
+        oa.raw_batches(response), settings.coalesce, settings.max_pending, upstream.aclose
+    )
+    events = chat_events(relay, settings)
+    return ChatStreamResponse(events, relay, leaving, cleanup, settings.send_timeout)
+
+
+async def chat_with_slot(request: Request, messages: Callable[[], Awaitable[list]]) -> Response:
+    """先占名额, 再做任何费事的事 (读请求体、校验、请求模型): 过载时, 拒绝要又快又便宜。"""
+    limit: StreamLimit = request.app.state.limit
+    limit.acquire()
+    try:
+        return await start_chat(request, await messages(), limit.release)
+    except BaseException:
+        limit.release()
+        raise
 
 
 # --8<-- [end:start_chat]
@@ -368,21 +518,81 @@ async def start_chat(messages: list[dict[str, str]]) -> Response:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # 每个进程一个客户端, 反复使用 (第 05 课)。key 留在服务器这一侧。
     # aiohttp 用 C 写的 HTTP 解析器读上游: 每个 token 的 CPU 比默认的 httpx 少得多 (tools/load_chat.py)。
-    settings.client = AsyncOpenAI(
-        api_key=settings.api_key, base_url=settings.base_url, http_client=DefaultAioHttpClient()
+    # SDK 的 timeout 是"每次读"的超时, 既管等响应头, 又管两段输出之间; 这两件事我们分开管 (见 open_upstream、IdleTimeout)。
+    target = app.state.settings.target
+    app.state.client = AsyncOpenAI(
+        api_key=target.api_key,
+        base_url=target.base_url,
+        http_client=DefaultAioHttpClient(),
+        timeout=openai.Timeout(None, connect=10.0),
     )
     yield
-    await settings.client.close()
+    await app.state.client.close()
+
+
+# --8<-- [start:guard]
+def host_allowed(host: str, names: frozenset[str]) -> bool:
+    """Host 只能是一个 IP 地址, 或者我们自己的名字。DNS 重绑定攻击靠的是攻击者自己的域名
+    (evil.example 先解析到它的服务器, 再解析到 127.0.0.1), 而 IP 地址没法被"重绑定"。"""
+    name = host.rpartition(":")[0] if re.fullmatch(r".*:\d+", host) else host
+    name = name.strip("[]").lower()
+    if name in names:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class Guard:
+    """在路由之前的两道门。
+    1. Host 必须是本机的名字或 IP (防 DNS 重绑定)。
+    2. 浏览器发来的请求 (带 Origin) 只接受本站的页面, 以及带着本次运行令牌的、从磁盘打开的页面 (Origin: null)。
+       别的网站、别人的沙箱 iframe (它们的 Origin 也是 null) 都不能用这个服务器, 也就花不了你的额度。"""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (
+            problem := check_request(scope, scope["app"].state.settings)
+        ):
+            response = JSONResponse({"error": problem[1]}, status_code=problem[0])
+            return await response(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+def check_request(scope: Any, settings: Settings) -> tuple[int, str] | None:
+    headers = dict(scope["headers"])
+    host = headers.get(b"host", b"").decode("latin-1")
+    if not host_allowed(host, settings.hosts):
+        return 400, f"不接受的 Host: {host!r}。用本机地址访问, 或者用 --allow-host 加上这个名字"
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    if not origin or origin in (f"http://{host}", f"https://{host}"):
+        return None  # 不是浏览器的跨源请求 (curl), 或者就是本站的页面
+    token = headers.get(b"x-chat-token", b"")
+    if origin == "null" and secrets.compare_digest(token, settings.file_token.encode()):
+        return None  # 从磁盘打开的 chat.html, 带着服务器启动时打印的令牌
+    if origin == "null":
+        return 403, "从磁盘打开的页面缺少令牌: 请用服务器启动时打印的那个链接 (#server=…&token=…)"
+    return 403, "不接受来自其他网页的请求"
+
+
+# --8<-- [end:guard]
 
 
 app = FastAPI(title="第 06 课: 流式聊天", lifespan=lifespan)
 app.mount("/vendor", StaticFiles(directory=ROOT / "vendor"), name="vendor")
 # --8<-- [start:cors]
 app.add_middleware(
+    Guard
+)  # 后加的在外层: 请求先过 CORS (它回答预检、给响应加上 CORS 头), 再过 Guard
+app.add_middleware(
     CORSMiddleware,
-    allow_origins=["null"],  # 从磁盘打开的 chat.html (file://) 的来源是 "null"; 同源页面不需要 CORS
+    allow_origins=["null"],  # 从磁盘打开的 chat.html 的来源是 "null"; Guard 还要它带上令牌
     allow_methods=["GET", "POST"],
-    allow_headers=["Content-Type"],
+    allow_headers=["Content-Type", "X-Chat-Token"],
     allow_credentials=False,  # 不用 cookie, 也就绝不会有 "* + credentials"
 )
 
@@ -398,7 +608,11 @@ async def chat_error(request: Request, exc: ChatError) -> JSONResponse:
 # --8<-- [start:routes]
 @app.post("/chat")
 async def chat(request: Request) -> Response:
-    return await start_chat(validate(await read_body(request)))
+    return await chat_with_slot(request, lambda: read_and_validate(request))
+
+
+async def read_and_validate(request: Request) -> list[dict[str, str]]:
+    return validate(await read_body(request, request.app.state.settings.body_timeout))
 
 
 @app.get("/chat/{message}")
@@ -406,16 +620,23 @@ async def chat_get(message: str, request: Request) -> Response:
     """方便 curl 试用。浏览器里跨站发来的 GET (比如别的网站上的 <img>) 一律拒绝, 免得别人花你的额度。"""
     if request.headers.get("sec-fetch-site", "none") not in ("none", "same-origin"):
         raise ChatError(403, "不接受跨站请求")
-    return await start_chat(validate([{"role": "user", "content": message}]))
+
+    async def messages() -> list[dict[str, str]]:
+        return validate([{"role": "user", "content": message}])
+
+    return await chat_with_slot(request, messages)
 
 
 @app.get("/config")
-async def config() -> dict[str, Any]:
+async def config(request: Request) -> dict[str, Any]:
     """页面显示用的信息。注意这里没有、也永远不会有 API key。"""
+    settings: Settings = request.app.state.settings
     return {
-        "model": settings.model,
+        "model": settings.target.model,
         "simulated": settings.simulated,
         "max_message_chars": MAX_MESSAGE_CHARS,
+        "max_answer_chars": MAX_ANSWER_CHARS,
+        "max_history_chars": MAX_HISTORY_CHARS,
         "max_turns": MAX_TURNS,
     }
 
@@ -450,7 +671,7 @@ def inline_hashes(html: str, tag: str) -> str:
 
 def page_headers(html: str) -> dict[str, str]:
     csp = "; ".join([
-        "default-src 'none'",
+        "default-src 'none'",  # 没有列出的一律禁止: 音视频、字体、iframe、插件……
         f"script-src 'self' {inline_hashes(html, 'script')}",  # 只有本页自带的脚本和 /vendor 下的库
         f"style-src 'self' {inline_hashes(html, 'style')}",
         "img-src 'self' data:",  # 模型输出里指向别处的图片, 浏览器不会去请求
@@ -479,87 +700,99 @@ async def index(request: Request) -> Response:
 # --8<-- [end:page]
 
 
+def configure(settings: Settings) -> FastAPI:
+    """把配置交给应用: 路由、Guard 和 lifespan 都从 app.state 里拿。"""
+    app.state.settings = settings
+    app.state.limit = StreamLimit(settings.max_streams)
+    return app
+
+
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # Windows 控制台或重定向到文件时也输出 UTF-8
         stream.reconfigure(encoding="utf-8", errors="replace")
-    parser = argparse.ArgumentParser(description="第 06 课: 完整的流式聊天应用")
-    parser.add_argument("--host", default=HOST, help=f"监听地址 (默认 {HOST})")
-    parser.add_argument(
-        "--port", type=int, default=PORT, help=f"端口, 0 = 任意空闲端口 (默认 {PORT})"
-    )
-    parser.add_argument(
-        "--model", default=os.environ.get("OPENAI_MODEL"), help="模型名 (默认 $OPENAI_MODEL)"
-    )
-    parser.add_argument(
-        "--base-url",
-        default=os.environ.get("OPENAI_BASE_URL"),
-        help="兼容服务商的地址 (默认 $OPENAI_BASE_URL)",
-    )
-    parser.add_argument(
-        "--simulate", action="store_true", help="使用模拟模型 (没有 OPENAI_API_KEY 时自动启用)"
-    )
-    parser.add_argument(
-        "--token-delay",
-        type=float,
-        default=openai_sim.DEFAULT_TOKEN_DELAY,
-        help=f"模拟模型每个 token 的秒数 (默认 {openai_sim.DEFAULT_TOKEN_DELAY})",
-    )
-    parser.add_argument(
-        "--max-streams",
-        type=int,
-        default=MAX_STREAMS,
-        help=f"同时进行的流最多几条 (默认 {MAX_STREAMS})",
-    )
-    parser.add_argument(
-        "--coalesce",
-        type=float,
-        default=COALESCE,
-        help=f"合并输出的时间窗口, 秒; 0 = 每片一个事件 (默认 {COALESCE})",
-    )
-    parser.add_argument(
-        "--keepalive",
-        type=float,
-        default=KEEPALIVE,
-        help=f"安静多少秒发一条保活注释 (默认 {KEEPALIVE})",
-    )
-    args = parser.parse_args(argv)
-
-    limit.size = args.max_streams
-    settings.coalesce, settings.keepalive = args.coalesce, args.keepalive
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
     if args.host != HOST:
         console.print(
             f"注意: 监听 {args.host}, 同一网络里的人都能使用它, 也就是在花你的 API 额度。",
             style="yellow",
         )
-    target = oa.real_target(args)  # 真实服务商还是模拟模型: 和第 05 课同一条规则
-    settings.simulated = target is None
+    # 真实服务商还是模拟模型: 和第 05 课同一条规则
+    target = oa.real_target(args.base_url, args.model, args.simulate)
     if target:
-        settings.base_url, settings.api_key, settings.model = (
-            target.base_url,
-            target.api_key,
-            target.model,
-        )
         console.print(f"模型: {target.model} @ {target.base_url or 'OpenAI'}")
-        return serve(args.host, args.port)
+        return serve(args, settings_from(args, target, simulated=False))
     if not args.simulate:
         console.print(
             "没有找到 OPENAI_API_KEY, 使用第 05 课的模拟模型 (--simulate)。", style="yellow"
         )
     with openai_sim.running_in_thread(args.token_delay) as sim:
-        settings.base_url, settings.api_key = f"{sim.url}/v1", "sim-key"
-        settings.model = args.model or oa.SIM_MODEL
-        console.print(f"模拟模型: {settings.base_url}  (统计: {sim.url}/sim/stats)")
-        return serve(args.host, args.port)
+        target = oa.Target(f"{sim.url}/v1", "sim-key", args.model or oa.SIM_MODEL)
+        console.print(f"模拟模型: {target.base_url}  (统计: {sim.url}/sim/stats)")
+        return serve(args, settings_from(args, target, simulated=True))
 
 
-def serve(host: str, port: int) -> int:
+def settings_from(args: argparse.Namespace, target: Any, simulated: bool) -> Settings:
+    hosts = {"localhost", args.host.lower()} | {h.lower() for h in args.allow_host}
+    return Settings(
+        target=target,
+        simulated=simulated,
+        max_streams=args.max_streams,
+        coalesce=args.coalesce,
+        keepalive=args.keepalive,
+        headers_timeout=args.headers_timeout,
+        idle_timeout=args.idle_timeout,
+        max_pending=args.max_pending,
+        send_timeout=args.send_timeout,
+        body_timeout=args.body_timeout,
+        hosts=frozenset(hosts),
+    )
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
     def announce(url: str) -> None:
+        page = (ROOT / "chat.html").as_uri()
         console.print(f"服务已启动: {url}")
         console.print(f"浏览器打开 {url}/ , 或者: curl -N {url}/chat/你好   (Ctrl+C 停止)")
+        token = settings.file_token
+        console.print(f"从磁盘打开页面: {page}#server={url}&token={token}", style="dim")
 
-    openai_sim.serve(app, host, port, announce, grace=SHUTDOWN_GRACE)
+    sse.serve(
+        configure(settings), args.host, args.port, announce, SHUTDOWN_GRACE, args.header_timeout
+    )
     console.print("服务器已停止。")
     return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="第 06 课: 完整的流式聊天应用")
+    add = parser.add_argument
+    add("--host", default=HOST, help=f"监听地址 (默认 {HOST})")
+    add("--port", type=int, default=PORT, help=f"端口, 0 = 任意空闲端口 (默认 {PORT})")
+    add("--model", default=os.environ.get("OPENAI_MODEL"), help="模型名 (默认 $OPENAI_MODEL)")
+    add(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL"),
+        help="兼容服务商的地址 (默认 $OPENAI_BASE_URL)",
+    )
+    add("--simulate", action="store_true", help="使用模拟模型 (没有 OPENAI_API_KEY 时自动启用)")
+    add(
+        "--token-delay",
+        type=float,
+        default=openai_sim.DEFAULT_TOKEN_DELAY,
+        help=f"模拟模型每个 token 的秒数 (默认 {openai_sim.DEFAULT_TOKEN_DELAY})",
+    )
+    add("--max-streams", type=int, default=MAX_STREAMS, help=f"同时进行的流最多几条 (默认 {MAX_STREAMS})")  # fmt: skip
+    add("--coalesce", type=float, default=COALESCE, help=f"合并输出的时间窗口, 秒; 0 = 每批一个事件 (默认 {COALESCE})")  # fmt: skip
+    add("--keepalive", type=float, default=KEEPALIVE, help=f"安静多少秒发一条保活注释 (默认 {KEEPALIVE:g})")  # fmt: skip
+    add("--headers-timeout", type=float, default=HEADERS_TIMEOUT, help=f"等模型服务的响应头最多几秒, 含重试 (默认 {HEADERS_TIMEOUT:g})")  # fmt: skip
+    add("--idle-timeout", type=float, default=IDLE_TIMEOUT, help=f"模型两段输出之间最多安静几秒 (默认 {IDLE_TIMEOUT:g})")  # fmt: skip
+    add("--max-pending", type=int, default=MAX_PENDING_CHARS, help=f"读者太慢时, 一条流最多积压几个字 (默认 {MAX_PENDING_CHARS})")  # fmt: skip
+    add("--send-timeout", type=float, default=SEND_TIMEOUT, help=f"客户端多少秒不收任何数据就断开它 (默认 {SEND_TIMEOUT:g})")  # fmt: skip
+    add("--body-timeout", type=float, default=BODY_TIMEOUT, help=f"请求体最多花几秒发完 (默认 {BODY_TIMEOUT:g})")  # fmt: skip
+    add("--header-timeout", type=float, default=HEADER_TIMEOUT, help=f"请求头最多花几秒发完 (默认 {HEADER_TIMEOUT:g})")  # fmt: skip
+    add("--allow-host", action="append", default=[], metavar="NAME", help="另外接受的 Host 名字 (可以多次使用)")  # fmt: skip
+    return parser.parse_args(argv)
 
 
 if __name__ == "__main__":

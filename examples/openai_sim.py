@@ -375,18 +375,3 @@ def running_in_thread(token_delay: float = DEFAULT_TOKEN_DELAY) -> Iterator[Runn
         server.should_exit = True
         thread.join(timeout=5)
         sock.close()
-
-
-def serve(app: Any, host: str, port: int, announce, grace: float = 1) -> None:
-    """在前台运行一个 ASGI 应用, 直到 Ctrl+C (第 05、06 课共用)。
-
-    先绑定端口, 所以 port=0 时也能报出真实的端口; announce(url) 打印就绪行。
-    grace: Ctrl+C 之后最多等几秒让进行中的请求结束, 然后取消它们。"""
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=grace)
-    server = uvicorn.Server(config)
-    sock = bind(host, port)
-    try:  # 从打印就绪行起, Ctrl+C 随时可能到来
-        announce(f"http://{host}:{sock.getsockname()[1]}")
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn 先优雅地关闭, 再把 Ctrl+C 交还给我们
-        pass

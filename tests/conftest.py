@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import queue
 import re
@@ -30,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 # 脚本运行时, 它所在的目录就在 sys.path 里 (所以 05 能 import openai_sim); 按路径加载时也要如此。
 sys.path.insert(0, str(EXAMPLES))
+import lesson  # noqa: E402  (examples/lesson.py: 全仓库唯一的课程加载器)
+
 # 服务端脚本启动后打印这一行 (带真实端口), 测试等的就是它。
 READY = re.compile(r"服务已启动: (?P<url>http://127\.0\.0\.1:(?P<port>\d+))")
 OPENAI_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_ORG_ID")
@@ -50,20 +51,9 @@ def script_path(name: str) -> Path:
     return matches[0]
 
 
-_loaded: dict[Path, ModuleType] = {}
-
-
 def load_script(name: str) -> ModuleType:
-    """按路径加载脚本为模块 (每个脚本只加载一次)。"""
-    path = script_path(name)
-    if path not in _loaded:
-        spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclass 等需要能按名字找到模块
-        spec.loader.exec_module(module)
-        _loaded[path] = module
-    return _loaded[path]
+    """按编号加载课程脚本为模块: 用 examples/lesson.py 那个唯一的加载器, 和 06 拿到的是同一个对象。"""
+    return lesson.load(name[:2])
 
 
 def unused_port() -> int:
@@ -153,8 +143,17 @@ def start_script(
     name: str, *args: str, deadline: float = 20, env: dict[str, str] | None = None
 ) -> Iterator[ServerProcess]:
     """在空闲端口 (--port 0) 上启动服务端脚本, 等到就绪行, 结束时停掉它。"""
+    with start_path(script_path(name), *args, deadline=deadline, env=env) as server:
+        yield server
+
+
+@contextmanager
+def start_path(
+    path: Path, *args: str, deadline: float = 20, env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
+    """start_script 的通用版: 任何接受 --port 0、打印就绪行的 Python 脚本 (比如 tests/bad_upstream.py)。"""
     proc = subprocess.Popen(
-        [sys.executable, str(script_path(name)), "--port", "0", *args],
+        [sys.executable, str(path), "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

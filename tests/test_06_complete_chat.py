@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import http.server
 import json
 import signal
-import threading
 import time
-from contextlib import contextmanager
 
 import httpx
 import openai_sim
 import pytest
+from chat_helpers import (
+    cancelled,
+    chat_server,
+    post_chat,
+    read_events,
+    recording_server,
+    send,
+    texts,
+    user,
+    wait_done,
+    wait_for_count,
+)
 from conftest import ROOT, load_script, start_script, unused_port
 
 chat = load_script("06")
@@ -21,51 +30,6 @@ sse = load_script("04")
 TRICKY = "\n\ndata: [DONE]\n\n<script>alert(1)</script>\r\n第二段\r末尾 🚀"
 REASONING = openai_sim.REASONING.format(question="你好")
 ANSWER = openai_sim.ANSWER.format(question="你好")
-
-
-def user(text: str) -> dict[str, list[dict[str, str]]]:
-    return {"messages": [{"role": "user", "content": text}]}
-
-
-@contextmanager
-def chat_server(*args: str):
-    """启动 06 (模拟模式), 返回 (服务器, 模拟模型的 /sim/stats 地址)。"""
-    with start_script("06", "--token-delay", "0.01", *args) as server:
-        stats = server.wait_for(r"统计: (http://127\.0\.0\.1:\d+/sim/stats)")[1]
-        yield server, stats
-
-
-def read_events(response: httpx.Response) -> list[tuple[float, sse.Event]]:
-    """边读边解码, 记下每个事件到达的时刻。"""
-    decoder, events, start = sse.SSEDecoder(), [], time.perf_counter()
-    for chunk in response.iter_bytes():
-        events += [(time.perf_counter() - start, e) for e in decoder.feed(chunk)]
-    return events
-
-
-def post_chat(url: str, body: object) -> tuple[httpx.Response, list[sse.Event]]:
-    with httpx.stream("POST", f"{url}/chat", json=body, timeout=30) as response:
-        if response.status_code != 200:
-            response.read()
-            return response, []
-        return response, [e for _, e in read_events(response)]
-
-
-def texts(events: list[sse.Event], name: str) -> str:
-    return "".join(json.loads(e.data)["text"] for e in events if e.event == name)
-
-
-def cancelled(stats_url: str) -> int:
-    return httpx.get(stats_url).json()["streams_cancelled"]
-
-
-def wait_for_count(stats_url: str, before: int, deadline: float = 1.0) -> float:
-    """等 /sim/stats 的 streams_cancelled 增加, 返回用了几秒; 超过期限就失败。"""
-    start = time.monotonic()
-    while cancelled(stats_url) == before:
-        assert time.monotonic() - start < deadline, f"{deadline} 秒内上游没有被取消"
-        time.sleep(0.02)
-    return time.monotonic() - start
 
 
 # ---------- API: 真实进程, 真实端口 ----------
@@ -126,9 +90,10 @@ def test_error_mid_stream_keeps_partial_text_then_sends_error(server):
     _, events = post_chat(app.url, user("/error"))
     partial = "".join(openai_sim.tokenize(openai_sim.ANSWER.format(question="/error"))[:5])
     assert texts(events, "delta") == partial
-    assert (
-        events[-1].event == "error" and "模拟的上游错误" in json.loads(events[-1].data)["message"]
-    )
+    message = json.loads(events[-1].data)["message"]
+    assert events[-1].event == "error" and "模型在生成途中出错" in message
+    assert openai_sim.UPSTREAM_ERROR not in message, "上游的原文只进服务器日志"
+    assert openai_sim.UPSTREAM_ERROR in app.text()
     assert "done" not in [e.event for e in events]
 
 
@@ -296,122 +261,117 @@ def test_vendored_libraries_are_unchanged():
         assert hashlib.sha256((ROOT / "vendor" / name).read_bytes()).hexdigest() == digest
 
 
-# ---------- relay: 合并、保活、出错、取消 (进程内) ----------
+# ---------- Relay: 合并、上限、出错、取消 (进程内) ----------
 
 
 async def timed_source(items, delay, log):
+    """一个假的上游: 每 delay 秒交出一批 (这里每批一片)。"""
     try:
         for item in items:
             await asyncio.sleep(delay)
-            yield item
+            yield [item]
     finally:
-        log.append("closed")
+        log.append("source closed")
 
 
-def collect_relay(items, delay, window, keepalive=10.0):
+def run_relay(source_items, delay=0.0, window=0.0, max_pending=10**6, source=None):
+    """跑一遍 Relay, 返回 ([(到达时刻, 一次交出的内容)], 日志, 最后抛出的错误)。"""
+
     async def run():
-        log, got, start = [], [], time.perf_counter()
-        async for item in chat.relay(timed_source(items, delay, log), window, keepalive):
-            got.append((time.perf_counter() - start, item))
-        return got, log
+        log, got, error, start = [], [], None, time.perf_counter()
+
+        async def close_upstream():
+            log.append("upstream closed")
+
+        relay = chat.Relay(
+            source or timed_source(source_items, delay, log), window, max_pending, close_upstream
+        )
+        try:
+            async for batch in relay.flushes():
+                got.append((time.perf_counter() - start, batch))
+        except Exception as exc:
+            error = exc
+        await relay.aclose()
+        return got, log, error
 
     return asyncio.run(run())
 
 
+def joined(got) -> str:
+    return "".join(v for _, batch in got for _, v in batch)
+
+
 def test_relay_sends_the_first_piece_at_once_and_coalesces_the_rest():
     pieces = [("content", str(i)) for i in range(20)]
-    got, log = collect_relay(pieces, delay=0.005, window=0.05)
-    assert "".join(v for _, (k, v) in got) == "".join(v for _, v in pieces)
-    assert got[0][1] == ("content", "0"), "第一片立刻单独发出"
+    got, log, _ = run_relay(pieces, delay=0.005, window=0.05)
+    assert joined(got) == "".join(v for _, v in pieces)
+    assert got[0][1] == [("content", "0")], "第一片立刻单独交出"
     assert len(got) < len(pieces) / 2, "之后的片在时间窗口内合并"
-    assert log == ["closed"]
+    assert log == ["source closed", "upstream closed"]
 
 
 def test_relay_keeps_kinds_and_order_apart():
     items = [("reasoning", "想"), ("reasoning", "好了"), ("content", "答"), ("finish", "stop")]
-    got, _ = collect_relay(items, delay=0, window=0.05)
-    # 第一片立刻单独发出; 窗口内到达的同类文字合并, 种类和顺序不变。
+    got, _, _ = run_relay(items, window=0.05)
+    # 第一片立刻单独交出; 窗口内到达的同类文字合并, 种类和顺序不变。
     expected = [("reasoning", "想"), ("reasoning", "好了"), ("content", "答"), ("finish", "stop")]
-    assert [item for _, item in got] == expected
+    assert [item for _, batch in got for item in batch] == expected
 
 
-def test_relay_without_window_passes_every_piece():
+def test_relay_without_window_passes_every_batch():
     pieces = [("content", str(i)) for i in range(5)]
-    got, _ = collect_relay(pieces, delay=0.01, window=0)
-    assert [item for _, item in got] == pieces
-
-
-def test_relay_pings_while_the_source_is_silent():
-    got, _ = collect_relay([("content", "a")], delay=0.25, window=0, keepalive=0.05)
-    assert [item for _, item in got].count(("ping", None)) >= 3
-    assert got[-1][1] == ("content", "a")
+    got, _, _ = run_relay(pieces, delay=0.01)
+    assert [batch for _, batch in got] == [[p] for p in pieces]
 
 
 def test_relay_flushes_text_before_raising_an_upstream_error():
     async def failing():
-        yield ("content", "半")
-        yield ("content", "句")
+        yield [("content", "半")]
+        yield [("content", "句")]
         raise RuntimeError("上游断了")
 
-    async def run():
-        got = []
-        with pytest.raises(RuntimeError, match="上游断了"):
-            async for item in chat.relay(failing(), 0.05, 10):
-                got.append(item)
-        return got
-
-    assert "".join(v for _, v in asyncio.run(run())) == "半句"
+    got, _, error = run_relay([], window=0.05, source=failing())
+    assert joined(got) == "半句" and str(error) == "上游断了"
 
 
-def test_closing_the_relay_closes_the_source():
+def test_relay_stops_reading_a_reader_cannot_keep_up_with():
+    """读者慢 = 写的一方不来取: 积压超过上限, 停止读上游 (而不是把整段回答攒进内存)。"""
+
     async def run():
         log = []
-        stream = chat.relay(timed_source([("content", "x")] * 100, 0.01, log), 0, 10)
-        await anext(stream)
-        await stream.aclose()
+
+        async def close_upstream():
+            log.append("upstream closed")
+
+        relay = chat.Relay(
+            timed_source([("content", "字" * 100)] * 1000, 0, log), 0, 250, close_upstream
+        )
+        await asyncio.sleep(0.05)  # 这段时间里没有人来取
+        got = [batch async for batch in relay.flushes()]
+        return got, log
+
+    with pytest.raises(chat.SlowReader):
+        asyncio.run(run())
+
+
+def test_closing_the_relay_closes_the_source_and_the_upstream():
+    async def run():
+        log = []
+
+        async def close_upstream():
+            log.append("upstream closed")
+
+        relay = chat.Relay(
+            timed_source([("content", "x")] * 100, 0.01, log), 0, 10**6, close_upstream
+        )
+        await anext(relay.flushes())
+        await relay.aclose()
         return log
 
-    assert asyncio.run(run()) == ["closed"]
+    assert asyncio.run(run()) == ["source closed", "upstream closed"]
 
 
 # ---------- 真实浏览器 ----------
-
-
-@contextmanager
-def recording_server():
-    """第二个本机端口, 充当"别的网站": 记下它收到的每一个请求。"""
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def send(page, text: str) -> None:
-    page.get_by_test_id("chat-input").fill(text)
-    page.get_by_test_id("chat-input").press("Enter")
-
-
-def wait_done(page, n: int = 1):
-    page.wait_for_function(
-        f"() => document.querySelectorAll('article.assistant[data-done=true]').length >= {n}",
-        timeout=30_000,
-    )
-    return page.get_by_test_id("answer").nth(n - 1)
 
 
 @pytest.mark.browser
@@ -504,7 +464,8 @@ def test_browser_model_output_cannot_run_script_or_load_remote_images(page, serv
 @pytest.mark.browser
 def test_browser_page_opened_from_disk_works(page, server):
     app, _ = server
-    page.goto(f"{(ROOT / 'chat.html').as_uri()}?server={app.url}")
+    token = app.wait_for(r"#server=\S+&token=(\S+)")[1]  # 服务器启动时打印的链接
+    page.goto(f"{(ROOT / 'chat.html').as_uri()}#server={app.url}&token={token}")
     page.wait_for_function(
         "document.querySelector('[data-testid=model]').textContent.includes('sim')"
     )
