@@ -139,7 +139,7 @@ def save_progress(progress: dict) -> None:
 
 
 def fingerprint(path: Path) -> str:
-    """文件内容的指纹。统一换行符: Windows 上 git 可能把 \\n 换成 \\r\\n。"""
+    r"""文件内容的指纹。统一换行符: Windows 上 git 可能把 \n 换成 \r\n。"""
     if not path.is_file():
         return "文件不存在"
     text = path.read_bytes().replace(b"\r\n", b"\n")

@@ -8,7 +8,7 @@ HEX = set(string.hexdigits)
 
 
 class ChunkedDecoder:
-    """一个小状态机: 读长度行 → 读数据 → 读数据后的 \\r\\n → 读长度行 …… → 读 trailer 行 → 结束。"""
+    r"""一个小状态机: 读长度行 → 读数据 → 读数据后的 \r\n → 读长度行 …… → 读 trailer 行 → 结束。"""
 
     def __init__(self, max_line: int = 4096) -> None:
         self.max_line = max_line
@@ -58,7 +58,7 @@ class ChunkedDecoder:
         return True
 
     def _line(self) -> str | None:
-        """取出一整行 (不含 \\r\\n); 还没到行尾时返回 None。"""
+        r"""取出一整行 (不含 \r\n); 还没到行尾时返回 None。"""
         end = self._buffer.find(b"\r\n")
         if end < 0:
             if b"\n" in self._buffer:

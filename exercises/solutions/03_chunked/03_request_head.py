@@ -35,7 +35,7 @@ async def read_raw_line(reader: asyncio.StreamReader) -> bytes:
 
 
 def decode_line(raw: bytes) -> str:
-    """去掉行尾。readline() 在连接断开时返回不以 \\n 结尾的半行 (或 b""): 那不是空行。"""
+    r"""去掉行尾。readline() 在连接断开时返回不以 \n 结尾的半行 (或 b""): 那不是空行。"""
     if not raw.endswith(b"\n"):
         raise BadRequest(400, "请求头还没发完, 连接就断开了")
     return raw.decode("latin-1").removesuffix("\n").removesuffix("\r")
