@@ -79,6 +79,7 @@ RESPONSE_HEAD = (
     "Content-Type: text/plain; charset=utf-8\r\n"
     "Transfer-Encoding: chunked\r\n"  # 没有 Content-Length: 长度事先不知道
     "Cache-Control: no-cache\r\n"
+    "X-Content-Type-Options: nosniff\r\n"  # 按 Content-Type 说的来, 不许浏览器"猜"成 HTML
     "Connection: close\r\n"
     "\r\n"
 ).encode("ascii")
@@ -115,14 +116,22 @@ class BadRequest(Exception):
 REQUEST_LINE = re.compile(r"(?P<method>[A-Z]+) (?P<target>/\S*) HTTP/1\.[01]")
 
 
+async def read_line(reader: asyncio.StreamReader) -> bytes:
+    """一整行, 以 \\n 结尾。readline() 在连接关闭时返回不完整的一行 (甚至 b""): 那不是空行, 是请求没发完。"""
+    line = await reader.readline()
+    if not line.endswith(b"\n"):
+        raise BadRequest(400, "请求不完整: 请求头还没有以空行结束, 连接就关闭了")
+    return line
+
+
 async def read_request(reader: asyncio.StreamReader) -> tuple[str, str]:
     """读请求行和请求头, 返回 (方法, 路径)。不合格就抛 BadRequest。"""
     try:
-        line = (await reader.readline()).decode("latin-1").rstrip("\r\n")
+        line = (await read_line(reader)).decode("latin-1").rstrip("\r\n")
         if not (m := REQUEST_LINE.fullmatch(line)):
             raise BadRequest(400, f"请求行格式错误: {line[:80]!r}")
         for _ in range(MAX_HEADERS):
-            if (await reader.readline()).strip() == b"":
+            if (await read_line(reader)).strip() == b"":
                 return m["method"], m["target"]
         raise BadRequest(431, "请求头太多")
     except ValueError as exc:  # StreamReader 的一行超过 MAX_LINE
@@ -139,6 +148,7 @@ async def send_error(writer: asyncio.StreamWriter, status: int, message: str) ->
         f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n"
         + ("Allow: GET\r\n" if status == 405 else "")
         + "Content-Type: text/plain; charset=utf-8\r\n"
+        "X-Content-Type-Options: nosniff\r\n"  # 正文里有请求的路径: 绝不能被当成 HTML
         f"Content-Length: {len(body)}\r\n"
         "Connection: close\r\n\r\n"
     )

@@ -108,6 +108,39 @@ def test_malformed_request_gets_400_and_the_server_keeps_serving():
         assert parse_chunked_strictly(good.partition(b"\r\n\r\n")[2])[0] == hc.body_chunks()
 
 
+def fetch_half_closed(port: int, request: bytes) -> bytes:
+    """发出请求, 然后关闭写的一半 (shutdown): 服务器读到 EOF, 但还能回答。"""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while data := sock.recv(65536):
+            received += data
+    return received
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [b"GET / HTTP/1.1\r\nHost", b"GET / HTTP/1.1\r\nHost: x\r\n", b"GET / HTTP/1.1", b""],
+)
+def test_a_request_cut_off_before_the_blank_line_is_incomplete(request_bytes):
+    """EOF 不是空行: 请求头没有发完就断开的请求, 不能被当成一个完整的请求来回答。"""
+    with start_script("03", "--delay", "0") as server:
+        reply = fetch_half_closed(server.port, request_bytes)
+        assert not reply.startswith(b"HTTP/1.1 200"), reply[:80]
+        if request_bytes:
+            assert reply.startswith(b"HTTP/1.1 400 ") and "不完整" in reply.decode("utf-8")
+
+
+def test_every_response_says_nosniff():
+    """错误信息里有请求的路径: 浏览器不能把它"嗅探"成 HTML 来执行。"""
+    with start_script("03", "--delay", "0") as server:
+        for request in (b"GET /<script>alert(1)</script> HTTP/1.1\r\n\r\n", GET):
+            reply, _ = fetch(server.port, request)
+            head = reply.partition(b"\r\n\r\n")[0].lower()
+            assert b"\r\nx-content-type-options: nosniff" in head
+
+
 def test_client_that_disconnects_mid_stream_does_not_hurt_others():
     with start_script("03", "--delay", "0.1") as server:
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
