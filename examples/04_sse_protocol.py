@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import uvicorn
-from fastapi import FastAPI, Header, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from rich.console import Console
@@ -121,6 +121,9 @@ class SSEDecoder:
         self._event_type = ""
         self.max_line = max_line
         self._too_long: LineTooLong | None = None
+        self._id_buffer = (
+            last_event_id  # 读到 id: 先放在这里, 派发事件时才生效 (规范的 last event ID buffer)
+        )
         self.last_event_id = last_event_id  # 重连时放进 Last-Event-ID 请求头
         self.retry: int | None = None  # 服务器建议的重连间隔 (毫秒)
 
@@ -176,12 +179,13 @@ class SSEDecoder:
         elif name == "data":
             self._data.append(value)
         elif name == "id" and "\0" not in value:
-            self.last_event_id = value
+            self._id_buffer = value
         elif name == "retry" and value.isascii() and value.isdigit():
             self.retry = int(value)
         return None  # 其他字段名一律忽略
 
     def _dispatch(self) -> Event | None:
+        self.last_event_id = self._id_buffer  # 空行到了: id 现在才算数。半条事件里的 id 不算
         data, event_type = self._data, self._event_type
         self._data, self._event_type = [], ""
         if not data:
@@ -204,7 +208,10 @@ app = FastAPI(title="第 04 课: Server-Sent Events")
 
 # --8<-- [start:event_log]
 def message(n: int, count: int) -> tuple[str | None, str]:
-    """第 n 条事件的 (类型, 文本)。内容只由编号决定, 所以断线后能从任何一条接着发。"""
+    """第 n 条事件的 (类型, 文本)。内容只由编号决定, 所以断线后能从任何一条接着发。
+    第 count + 1 条是终止事件 end: 它也有自己的 id。"""
+    if n > count:
+        return "end", "全部发送完毕"
     if n % 5 == 0:
         return "milestone", f"进度 {n}/{count}"
     if n % 3 == 0:
@@ -217,7 +224,20 @@ def resume_after(last_event_id: str | None, count: int) -> int:
     raw = last_event_id or ""
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
         return 0
-    return min(int(raw), count)
+    return min(int(raw), count + 1)
+
+
+def after_last_event(
+    count: int = Query(10, ge=1, le=MAX_COUNT),
+    last_event_id: str | None = Query(None),  # 给不能设请求头的客户端
+    last_event_id_header: str | None = Header(None, alias="Last-Event-ID"),
+) -> int:
+    """两个路由共用的依赖: 从哪一条之后接着发。
+    客户端已经收到了 end, 却又来重连: 回 204 No Content —— HTML 标准里让 EventSource 停止重连的办法。"""
+    after = resume_after(last_event_id_header or last_event_id, count)
+    if after > count:
+        raise HTTPException(204)  # FastAPI 在流开始之前回一个空的 204
+    return after
 
 
 # --8<-- [end:event_log]
@@ -225,14 +245,13 @@ def resume_after(last_event_id: str | None, count: int) -> int:
 
 # --8<-- [start:event_stream]
 async def event_stream(after: int, count: int, drop_after: int | None) -> AsyncIterator[bytes]:
-    for n in range(after + 1, count + 1):
+    for n in range(after + 1, count + 2):  # 最后一条 (count + 1) 是终止事件 end
         await asyncio.sleep(settings.delay)
         event, text = message(n, count)
         retry = RETRY_MS if n == after + 1 else None  # 每次连接的第一条带上重连间隔
         yield encode_event(text, event=event, id=str(n), retry=retry)
         if n == drop_after:
             return  # 模拟断线: 没有发 end 就结束了, 浏览器会带着 Last-Event-ID 重连
-    yield encode_event("全部发送完毕", event="end")  # 终止事件: 告诉客户端别再重连
 
 
 # --8<-- [end:event_stream]
@@ -281,10 +300,8 @@ SSE_HEADERS = {
 async def events(
     count: int = Query(10, ge=1, le=MAX_COUNT),
     drop_after: int | None = Query(None, ge=1),
-    last_event_id: str | None = Query(None),  # 给不能设请求头的客户端
-    last_event_id_header: str | None = Header(None, alias="Last-Event-ID"),
+    after: int = Depends(after_last_event),
 ) -> StreamingResponse:
-    after = resume_after(last_event_id_header or last_event_id, count)
     stream = with_keepalive(event_stream(after, count, drop_after), settings.keepalive)
     return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
 
@@ -297,11 +314,9 @@ async def events(
 async def fastapi_events(
     count: int = Query(10, ge=1, le=MAX_COUNT),
     drop_after: int | None = Query(None, ge=1),
-    last_event_id: str | None = Query(None),
-    last_event_id_header: str | None = Header(None, alias="Last-Event-ID"),
+    after: int = Depends(after_last_event),
 ) -> AsyncIterable[ServerSentEvent]:
-    after = resume_after(last_event_id_header or last_event_id, count)
-    for n in range(after + 1, count + 1):
+    for n in range(after + 1, count + 2):
         await asyncio.sleep(settings.delay)
         event, text = message(n, count)
         retry = RETRY_MS if n == after + 1 else None
@@ -309,7 +324,6 @@ async def fastapi_events(
         yield ServerSentEvent(raw_data=text, event=event, id=str(n), retry=retry)
         if n == drop_after:
             return
-    yield ServerSentEvent(raw_data="全部发送完毕", event="end")
 
 
 # --8<-- [end:route_fastapi]
@@ -349,7 +363,7 @@ for (const type of ["message", "milestone"]) {
   });
 }
 source.addEventListener("end", (e) => {
-  source.close();  // 收到终止事件就关闭, 否则浏览器会一直重连
+  source.close();  // 第二层: 收到终止事件就关闭 (第一层是服务器对重连回 204)
   stats.done = true;
   show(`end: ${e.data}, 已关闭 EventSource`, "info");
 });
@@ -447,6 +461,9 @@ def read_events(url: str, last_event_id: str, retry_ms: int) -> tuple[str, int, 
     try:
         conn.request("GET", urlsplit(url)._replace(scheme="", netloc="").geturl(), headers=headers)
         response = conn.getresponse()
+        if response.status == 204:  # 服务器说: 没有更多事件了。规范要求客户端就此停止重连
+            console.print("服务器回了 204 No Content: 没有更多事件了, 不再重连。")
+            return last_event_id, retry_ms, True
         if response.status != 200:
             raise ConnectionAbortedError(f"HTTP {response.status}: 不是事件流, 不重连")
         decoder = SSEDecoder(last_event_id)
@@ -454,6 +471,7 @@ def read_events(url: str, last_event_id: str, retry_ms: int) -> tuple[str, int, 
             for event in decoder.feed(chunk):
                 console.print(f"  id={event.id:<3} {event.event:<9} {event.data!r}", markup=False)
                 if event.event == "end":
+                    console.print("收到 end 事件。")
                     return decoder.last_event_id, retry_ms, True
         return decoder.last_event_id, decoder.retry or retry_ms, False
     finally:
@@ -477,7 +495,7 @@ def run_client(url: str) -> int:
             console.print(f"连接失败: {exc}")
             finished = False
         if finished:
-            console.print("收到 end 事件, 结束。")
+            console.print("流已经结束, 不再重连。")
             return 0
         failures = 0 if last_id != before else failures + 1  # 有进展就重新计数
         console.print(f"连接断开, 没有收到 end: {retry_ms} 毫秒后重连")

@@ -140,6 +140,15 @@ def test_block_without_data_dispatches_nothing_but_sets_id(feed):
 
 
 @FEEDS
+def test_last_event_id_only_commits_when_an_event_is_dispatched(feed):
+    """规范: id 先进 "last event ID buffer", 遇到空行派发时才成为 "last event ID string"。
+    流在第二条事件的空行之前断了: 客户端只收到了第一条, 重连时必须带 1, 而不是 2。"""
+    events, decoder = feed(b"id: 1\ndata: a\n\nid: 2\ndata: b\n")
+    assert events == [Event("a", id="1")]
+    assert decoder.last_event_id == "1"
+
+
+@FEEDS
 def test_incomplete_event_at_end_of_stream_is_discarded(feed):
     events, _ = feed(b"data: complete\n\ndata: incomplete\n")
     assert events == [Event("complete")]
@@ -217,7 +226,7 @@ def test_events_are_numbered_typed_and_end_with_a_terminal_event(client):
     assert response.headers["content-type"].startswith("text/event-stream")
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-accel-buffering"] == "no"
-    assert [e.id for e in events[:-1]] == ["1", "2", "3", "4", "5", "6"]
+    assert [e.id for e in events] == ["1", "2", "3", "4", "5", "6", "7"], "end 也有自己的 id"
     assert events[4] == Event("进度 5/6", "milestone", "5")
     assert events[2].data == "第 3 条消息\n(这一条有两行)"
     assert events[-1].event == "end"
@@ -227,7 +236,7 @@ def test_events_are_numbered_typed_and_end_with_a_terminal_event(client):
 @pytest.mark.parametrize("path", ["/events", "/fastapi/events"])
 def test_resume_continues_right_after_last_event_id(client, path):
     events, _ = get_events(client, f"{path}?count=6", **{"Last-Event-ID": "3"})
-    assert [e.id for e in events] == ["4", "5", "6", "6"]
+    assert [e.id for e in events] == ["4", "5", "6", "7"]
     assert events[-1].event == "end"
     by_query, _ = get_events(client, f"{path}?count=6&last_event_id=3")
     assert by_query == events
@@ -238,21 +247,30 @@ def test_resume_continues_right_after_last_event_id(client, path):
 )
 def test_garbage_last_event_id_starts_from_the_beginning(client, bad_id):
     events, _ = get_events(client, f"/events?count=3&last_event_id={bad_id}")
-    assert [e.id for e in events] == ["1", "2", "3", "3"]
+    assert [e.id for e in events] == ["1", "2", "3", "4"]
 
 
 @pytest.mark.parametrize("bad_id", ["abc", "9" * 5000, "-1", "3.0", "0x3"])
 def test_garbage_last_event_id_header_is_ignored(client, bad_id):
     events, _ = get_events(client, "/events?count=3", **{"Last-Event-ID": bad_id})
-    assert [e.id for e in events] == ["1", "2", "3", "3"]
+    assert [e.id for e in events] == ["1", "2", "3", "4"]
 
 
 def test_drop_after_drops_once_and_resume_has_no_gap_or_duplicate(client):
     first, _ = get_events(client, "/events?count=6&drop_after=2")
     assert [e.id for e in first] == ["1", "2"], "断线前没有 end 事件"
     second, _ = get_events(client, "/events?count=6&drop_after=2", **{"Last-Event-ID": "2"})
-    assert [e.id for e in second] == ["3", "4", "5", "6", "6"]
+    assert [e.id for e in second] == ["3", "4", "5", "6", "7"]
     assert [e.data for e in first + second[:-1]] == [sse.message(n, 6)[1] for n in range(1, 7)]
+
+
+@pytest.mark.parametrize("path", ["/events", "/fastapi/events"])
+def test_a_client_that_already_has_the_end_gets_204(client, path):
+    """HTML 标准里让 EventSource 停止重连的办法: 重连时回 204 No Content。"""
+    response = client.get(f"{path}?count=6", headers={"Last-Event-ID": "7"})
+    assert response.status_code == 204 and response.content == b""
+    assert client.get(f"{path}?count=6&last_event_id=7").status_code == 204
+    assert client.get(f"{path}?count=6", headers={"Last-Event-ID": "6"}).status_code == 200
 
 
 def test_handwritten_and_fastapi_sse_send_the_same_events(client):
@@ -272,7 +290,7 @@ def test_keepalive_comments_fill_the_silence_without_changing_events(client, mon
     monkeypatch.setattr(sse.settings, "keepalive", 0.02)
     events, response = get_events(client, "/events?count=2")
     assert response.content.count(b": keep-alive\n\n") >= 2
-    assert [e.id for e in events] == ["1", "2", "2"]
+    assert [e.id for e in events] == ["1", "2", "3"]
 
 
 def test_keepalive_wrapper_closes_the_source_when_the_consumer_leaves():
@@ -328,7 +346,7 @@ def test_client_mode_resumes_after_a_drop():
     out = result.stdout
     assert "Last-Event-ID: 2" in out
     ids = [line.split()[0] for line in out.splitlines() if line.startswith("  id=")]
-    assert ids == [f"id={n}" for n in range(1, 7)] + ["id=6"]
+    assert ids == [f"id={n}" for n in range(1, 8)]
     assert "收到 end 事件" in out
 
 
@@ -352,3 +370,33 @@ def test_browser_eventsource_reconnects_and_resumes_without_gaps(page, impl):
     assert stats["ids"] == list(range(1, 9)), "浏览器收到的 id 必须恰好是 1..8, 不重复不遗漏"
     assert stats["opens"] == 2 and stats["errors"] == 1, "应当断开一次、重连一次"
     assert urlsplit(server.url).hostname == "127.0.0.1"
+
+
+PLAIN_EVENTSOURCE = """(url) => new Promise((resolve) => {
+  // 一个最朴素的 EventSource: 不监听 end, 也从不调用 close()。它会不会永远重连下去?
+  const source = new EventSource(url);
+  const seen = {opens: 0, ids: []};
+  source.onopen = () => { seen.opens += 1; };
+  source.addEventListener("message", (e) => seen.ids.push(e.lastEventId));
+  source.addEventListener("end", (e) => seen.ids.push("end:" + e.lastEventId));
+  setTimeout(() => resolve({...seen, state: source.readyState}), 3500);  // 重连间隔 1 秒: 够它重连好几次
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("impl", ["/events", "/fastapi/events"])
+def test_browser_plain_eventsource_stops_after_the_end(page, impl):
+    with start_script("04", "--delay", "0.01") as server:
+        page.goto(f"{server.url}/?count=3")
+        seen = page.evaluate(PLAIN_EVENTSOURCE, f"{impl}?count=3")
+    assert seen["ids"] == ["1", "2", "3", "end:4"], "每条事件只收到一次, end 也只有一次"
+    assert seen["opens"] == 1 and seen["state"] == 2, (
+        "收到 204 之后 EventSource 关闭 (CLOSED), 不再重连"
+    )
+
+
+def test_client_mode_stops_on_204():
+    with start_script("04", "--delay", "0") as server:
+        result = run_script("04", "--client", f"{server.url}/events?count=3&last_event_id=4")
+    assert result.returncode == 0, result.stdout
+    assert "204" in result.stdout
