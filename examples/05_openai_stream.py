@@ -4,7 +4,8 @@
 - stream=True 之后拿到的是什么: chunk、delta、finish_reason, 以及 choices 为空的用量 chunk
 - 首字时间 (TTFT) 与总时间; 同一个问题流式与非流式各等多久 (--compare)
 - 同步的 OpenAI 与异步的 AsyncOpenAI (放在异步生成器里); 推理内容; 工具调用的增量拼接
-- 真实的流会遇到的事: 中途出错、被截断、提前停止时关闭流
+- 真实的流会遇到的事: 中途出错、被截断、连接断开、提前停止时关闭流
+- 原始的读法 (--raw: 不要类型对象, 按规范切 SSE) 与 Responses API 的带类型事件 (--responses)
 
 运行:
     # 没有 OPENAI_API_KEY 时自动使用内置的模拟模型, 不需要网络
@@ -13,8 +14,10 @@
     python examples/05_openai_stream.py "/error"            # 中途出错: 已收到的内容不丢
     python examples/05_openai_stream.py "北京天气怎么样" --tools
     python examples/05_openai_stream.py "/long" --max-chars 60   # 提前停止, 看服务器是否停了
+    python examples/05_openai_stream.py "你好" --raw            # 原始的读法 (第 06 课的服务器这样读)
+    python examples/05_openai_stream.py "你好" --responses      # Responses API: 带类型的事件
     OPENAI_API_KEY=sk-... python examples/05_openai_stream.py "你好" --model gpt-4o-mini
-    python examples/05_openai_stream.py --serve-sim --port 8005   # 只运行模拟服务器
+    python examples/openai_sim.py --port 8005                  # 只运行模拟服务器, 给别的客户端用
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import os
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -39,8 +43,6 @@ from openai.types.chat import ChatCompletionChunk
 from rich.console import Console
 from rich.table import Table
 
-HOST = "127.0.0.1"
-SIM_PORT = 8005  # --serve-sim 的默认端口
 DEFAULT_MODEL = "gpt-4o-mini"  # 用真实服务商且没有指定 --model 时
 SIM_MODEL = "sim-reasoner"  # 模拟模型的名字 (其实任何名字它都接受)
 DEFAULT_PROMPT = "用三句话解释: 为什么大模型要流式输出?"
@@ -51,10 +53,11 @@ sse = lesson.load("04")  # 第 04 课: 按规范的 SSE 解码器 (原始的读�
 
 # --8<-- [start:parse_chunk]
 def parse_chunk(chunk: ChatCompletionChunk) -> list[tuple[str, Any]]:
-    """把一个 chunk 拆成 (种类, 值): reasoning / content / tool_call / finish / usage。"""
+    """把一个 chunk 拆成 (种类, 值): reasoning / content / tool_call / finish / usage。
+    值是普通的字符串和字典, 和第 9 节"原始的读法"交出的一模一样 (测试逐个 chunk 比较两者)。"""
     parts: list[tuple[str, Any]] = []
     if chunk.usage:  # 最后那个用量 chunk
-        parts.append(("usage", chunk.usage))
+        parts.append(("usage", chunk.usage.model_dump(exclude_unset=True)))
     for choice in chunk.choices:  # 用量 chunk 的 choices 是空列表: 不能直接写 choices[0]
         delta = choice.delta
         # DeepSeek 等推理模型的思考过程不在 SDK 的类型定义里, 在额外字段里。
@@ -63,8 +66,8 @@ def parse_chunk(chunk: ChatCompletionChunk) -> list[tuple[str, Any]]:
             parts.append(("reasoning", reasoning))
         if delta.content:
             parts.append(("content", delta.content))
-        for call in delta.tool_calls or []:
-            parts.append(("tool_call", call))
+        for call in delta.tool_calls or []:  # {"index", "id"?, "function": {"name"?, "arguments"}}
+            parts.append(("tool_call", call.model_dump(exclude_unset=True)))
         if choice.finish_reason:
             parts.append(("finish", choice.finish_reason))
     return parts
@@ -80,6 +83,7 @@ class StreamResult:
     reasoning: str = ""
     content: str = ""
     chunks: int = 0
+    reads: int = 0  # 原始的读法: 网络读取的次数 (一次可能带来好几个 chunk)
     finish_reason: str | None = None
     usage: Any = None
     error: str | None = None
@@ -98,11 +102,13 @@ class StreamResult:
             self.first_content = self.first_content or t
             self.content += value
         elif kind == "tool_call":  # 工具调用分好几个 chunk 到达, 按 index 拼起来
-            call = self.tool_calls.setdefault(value.index, {"id": "", "name": "", "arguments": ""})
-            call["id"] = value.id or call["id"]
-            if value.function:
-                call["name"] += value.function.name or ""
-                call["arguments"] += value.function.arguments or ""  # 拼完才是合法 JSON
+            call = self.tool_calls.setdefault(
+                value["index"], {"id": "", "name": "", "arguments": ""}
+            )
+            call["id"] = value.get("id") or call["id"]
+            function = value.get("function") or {}
+            call["name"] += function.get("name") or ""
+            call["arguments"] += function.get("arguments") or ""  # 拼完才是合法 JSON
         elif kind == "finish":
             self.finish_reason = value
         elif kind == "usage":
@@ -252,6 +258,8 @@ def parse_chunk_data(data: Any) -> list[tuple[str, Any]]:
             if text := text_field(delta, name):
                 parts.append((kind, text))
         for call in delta.get("tool_calls") or []:
+            if not isinstance(call, dict) or not isinstance(call.get("index"), int):
+                raise BadChunk("tool_calls 里的每一项都应当是带整数 index 的对象")
             parts.append(("tool_call", call))
         if reason := choice.get("finish_reason"):
             if not isinstance(reason, str):
@@ -335,25 +343,37 @@ def summary(model: str, result: StreamResult, waited_without_stream: float | Non
     table.add_row("首个思考 token", seconds(result.first_reasoning))
     table.add_row("首个回答 token (TTFT)", seconds(result.first_content))
     table.add_row("总时间", seconds(result.total))
-    table.add_row("收到的 chunk", str(result.chunks or "—"))
+    if result.reads:
+        table.add_row("网络读取 (原始读法)", str(result.reads))
+    else:
+        table.add_row("收到的 chunk", str(result.chunks or "—"))
     if result.usage:
         u = result.usage
         table.add_row(
-            "用量 (输入/输出/合计)", f"{u.prompt_tokens}/{u.completion_tokens}/{u.total_tokens}"
+            "用量 (输入/输出/合计)",
+            f"{u.get('prompt_tokens')}/{u.get('completion_tokens')}/{u.get('total_tokens')}",
         )
         first = result.first_reasoning or result.first_content or 0.0
-        if result.total > first:
-            table.add_row(
-                "生成速度", f"{u.completion_tokens / (result.total - first):.0f} token/秒"
-            )
+        if result.total > first and isinstance(u.get("completion_tokens"), int):
+            speed = u["completion_tokens"] / (result.total - first)
+            table.add_row("生成速度", f"{speed:.0f} token/秒")
     ending = result.finish_reason or ("提前停止" if result.stopped_early else "无")
     table.add_row("finish_reason", ending + ("  ⚠ 被截断" if result.truncated else ""))
     if waited_without_stream is not None:
-        table.add_row("不流式: 等到第一个字", f"{waited_without_stream:.2f}s")
-        first = result.first_reasoning or result.first_content
-        if first:
-            table.add_row("看到第一个字快了", f"{waited_without_stream / first:.0f} 倍")
+        for label, value in compare_rows(waited_without_stream, result):
+            table.add_row(label, value)
     return table
+
+
+def compare_rows(waited: float, result: StreamResult) -> list[tuple[str, str]]:
+    """--compare: 不流式要等整个回答生成完; 流式看到第一个字要多久? 思考和回答分开比。"""
+    rows = [("不流式: 等到整个回答", seconds(waited))]
+    for label, first in (("第一个字 (思考过程)", result.first_reasoning), ("第一个回答 token", result.first_content)):  # fmt: skip
+        if first:
+            ratio = waited / first
+            verdict = f"早 {ratio:.1f} 倍" if ratio >= 1 else f"没有更早 ({ratio:.2f} 倍)"
+            rows.append((f"流式: {label}", f"{seconds(first)}, {verdict}"))
+    return rows
 
 
 # --8<-- [start:compare]
@@ -386,20 +406,45 @@ def get_weather(city: str) -> str:
     return f"{city}: 晴, 22°C"  # 一个本地的假工具
 
 
+TOOLS = {"get_weather": get_weather}  # 模型能叫的名字 → 真正执行的函数
+
+
+def call_tool(name: str, arguments: str) -> str:
+    """执行模型要求的工具, 结果是一段文字。名字不认识、参数不是 JSON、参数不对 —— 都作为结果告诉模型,
+    而不是让程序崩溃: 模型读到 "error" 会改正参数, 或者换一种说法回答。"""
+
+    def error(message: str) -> str:
+        return json.dumps({"error": message}, ensure_ascii=False)
+
+    function = TOOLS.get(name)
+    if function is None:
+        return error(f"没有名为 {name!r} 的工具, 可用的是: {', '.join(TOOLS)}")
+    try:
+        kwargs = json.loads(arguments or "{}")  # 所有片段拼完, 才能解析
+    except ValueError:
+        return error(f"参数不是合法的 JSON: {arguments!r}")
+    if not isinstance(kwargs, dict):
+        return error("参数应当是一个 JSON 对象")
+    try:
+        return function(**kwargs)
+    except TypeError as exc:  # 缺了参数, 或者多了一个不认识的参数
+        return error(f"参数不对: {exc}")
+
+
 def run_with_tools(client: OpenAI, model: str, prompt: str, show: LivePrinter) -> StreamResult:
     messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
     first = stream_chat(client, model, messages, show, tools=[WEATHER_TOOL])
     if first.finish_reason != "tool_calls":
         return first
-    for call in first.tool_calls.values():
-        arguments = json.loads(call["arguments"])  # 所有片段拼完, 才能解析
-        console.print(f"\n模型要求调用工具: {call['name']}({arguments})", markup=False)
-        function = {"name": call["name"], "arguments": call["arguments"]}
-        messages.append({"role": "assistant", "content": None,
-                         "tool_calls": [{"id": call["id"], "type": "function", "function": function}]})  # fmt: skip
-        messages.append(
-            {"role": "tool", "tool_call_id": call["id"], "content": get_weather(**arguments)}
-        )
+    calls = list(first.tool_calls.values())
+    messages.append({"role": "assistant", "content": None, "tool_calls": [  # 所有调用放在同一条消息里
+        {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+        for c in calls
+    ]})  # fmt: skip
+    for call in calls:
+        console.print(f"\n模型要求调用工具: {call['name']}({call['arguments']})", markup=False)
+        result = call_tool(call["name"], call["arguments"])
+        messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
     return stream_chat(client, model, messages, show, tools=[WEATHER_TOOL])
 
 
@@ -448,24 +493,161 @@ async def ask_async(
         return await astream_chat(client, target.model, messages, show)
 
 
+# --8<-- [start:raw_chat]
+async def raw_chat(
+    target: Target, messages: list[dict[str, Any]], show: LivePrinter
+) -> StreamResult:
+    """同一个请求, 原始的读法 (第 9 节)。流开始之前的错误照样由 SDK 抛出; 之后的一切, 包括坏数据, 都记进结果。"""
+    client = AsyncOpenAI(api_key=target.api_key, base_url=target.base_url)
+    result, start = StreamResult(), time.perf_counter()
+    async with client, AsyncExitStack() as stack:
+        response = await open_raw_stream(stack, client, target.model, messages)
+        try:
+            async for batch in raw_batches(response):
+                result.reads += 1
+                for kind, value in batch:
+                    result.add(kind, value, time.perf_counter() - start)
+                    if kind in ("reasoning", "content"):
+                        show(kind, value)
+        except openai.APIError as exc:
+            result.error = exc.message
+        except Exception as exc:  # BadChunk、LineTooLong、连接断了……
+            result.error = f"{type(exc).__name__}: {exc}"
+    result.total = time.perf_counter() - start
+    return result
+
+
+# --8<-- [end:raw_chat]
+
+
+# --8<-- [start:responses]
+@dataclass
+class ResponsesResult:
+    text: str = ""
+    reasoning: str = ""
+    arguments: str = ""  # 工具调用的参数, 同样是一段一段到达的
+    status: str | None = None  # completed / incomplete / failed; None = 流结束了却没有终止事件
+    detail: str | None = None  # incomplete 的原因, 或者出错的说明
+    usage: Any = None
+    events: Counter[str] = field(default_factory=Counter)
+    in_order: bool = True  # sequence_number 是否从 0 开始、一个不缺
+    first_content: float | None = None
+    total: float = 0.0
+
+
+def stream_response(
+    client: OpenAI, model: str, prompt: str, show: LivePrinter, **options: Any
+) -> ResponsesResult:
+    """Responses API: 流里不是 chunk, 而是带类型的事件; 按 event.type 分派。没有 [DONE]:
+    流以 response.completed / response.incomplete / response.failed 结束。"""
+    result, start = ResponsesResult(), time.perf_counter()
+    try:
+        with client.responses.create(model=model, input=prompt, stream=True, **options) as stream:
+            for event in stream:
+                result.in_order &= event.sequence_number == sum(result.events.values())
+                result.events[event.type] += 1
+                if event.type == "response.output_text.delta":
+                    result.first_content = result.first_content or time.perf_counter() - start
+                    result.text += event.delta
+                    show("content", event.delta)
+                elif event.type == "response.reasoning_summary_text.delta":
+                    result.reasoning += event.delta
+                    show("reasoning", event.delta)
+                elif event.type == "response.function_call_arguments.delta":
+                    result.arguments += event.delta
+                elif event.type in TERMINAL_EVENTS:
+                    finish_response(result, event.response)
+                elif event.type == "error":
+                    result.status, result.detail = "error", event.message
+    except openai.APIError as exc:  # 流中途的 {"error": {...}}, SDK 抛出 APIError
+        result.status, result.detail = "error", exc.message
+    result.total = time.perf_counter() - start
+    return result
+
+
+TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
+
+
+def finish_response(result: ResponsesResult, response: Any) -> None:
+    """终止事件里带着完整的 response 对象: 状态、用量, 以及为什么没有完成。"""
+    result.status, result.usage = response.status, response.usage
+    if response.incomplete_details:
+        result.detail = response.incomplete_details.reason  # 比如 max_output_tokens
+    if response.error:
+        result.detail = response.error.message
+
+
+# --8<-- [end:responses]
+
+
+def responses_summary(model: str, result: ResponsesResult) -> Table:
+    table = Table(title=f"这次回答 (Responses API, {model})")
+    table.add_column("指标")
+    table.add_column("数值", justify="right")
+    ending = result.status or "⚠ 没有终止事件: 流被截断了"
+    table.add_row("结束方式", ending + (f" ({result.detail})" if result.detail else ""))
+    table.add_row("首个回答 token (TTFT)", seconds(result.first_content))
+    table.add_row("总时间", seconds(result.total))
+    table.add_row("sequence_number", "从 0 起连续" if result.in_order else "⚠ 有缺口或乱序")
+    if result.usage:
+        u = result.usage
+        reasoning = u.output_tokens_details.reasoning_tokens if u.output_tokens_details else 0
+        table.add_row(
+            "用量 (输入/输出/其中推理)", f"{u.input_tokens}/{u.output_tokens}/{reasoning}"
+        )
+    for kind, count in result.events.most_common():
+        table.add_row(f"  事件 {kind}", str(count))
+    return table
+
+
+def check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--async、--raw、--responses 各演示一种读法本身; 和别的演示混在一起, 宁可明说不支持, 也不悄悄忽略。"""
+    modes = [m for m, on in (("--async", args.use_async), ("--raw", args.raw), ("--responses", args.responses)) if on]  # fmt: skip
+    extras = [e for e, on in (("--tools", args.tools), ("--compare", args.compare), ("--max-chars", args.max_chars is not None)) if on]  # fmt: skip
+    if len(modes) > 1:
+        parser.error(f"{' 和 '.join(modes)} 只能选一个")
+    if modes and extras:
+        parser.error(f"{modes[0]} 只演示这种读法本身, 不能和 {'、'.join(extras)} 一起用 (去掉 {modes[0]} 就可以)")  # fmt: skip
+    if args.max_output_tokens is not None and not args.responses:
+        parser.error("--max-output-tokens 只和 --responses 一起用")
+
+
+def run(
+    target: Target, args: argparse.Namespace, show: LivePrinter
+) -> tuple[StreamResult, float | None]:
+    """按命令行选的读法问一次。返回 (结果, 不流式时等了多久)。"""
+    messages = [{"role": "user", "content": args.prompt}]
+    if args.use_async:
+        return asyncio.run(ask_async(target, messages, show)), None
+    if args.raw:
+        return asyncio.run(raw_chat(target, messages, show)), None
+    client = make_client(target)  # 这次运行的所有请求共用它
+    if args.tools:
+        result = run_with_tools(client, target.model, args.prompt, show)
+    else:
+        result = stream_chat(client, target.model, messages, show, args.max_chars)
+    if not args.compare:
+        return result, None
+    show.finish()
+    console.print("再不流式地问一遍 (--compare), 请稍等……")
+    return result, wait_without_streaming(client, target.model, messages)
+
+
 def chat(target: Target, args: argparse.Namespace) -> int:
     """提问一次, 边收边打印, 最后打印汇总表。"""
     show = LivePrinter()
-    messages = [{"role": "user", "content": args.prompt}]
-    waited = None
     try:
-        if args.use_async:
-            result = asyncio.run(ask_async(target, messages, show))
-        else:
-            client = make_client(target)  # 这次运行的所有请求共用它
-            if args.tools:
-                result = run_with_tools(client, target.model, args.prompt, show)
-            else:
-                result = stream_chat(client, target.model, messages, show, args.max_chars)
-            if args.compare:
-                show.finish()
-                console.print("再不流式地问一遍 (--compare), 请稍等……")
-                waited = wait_without_streaming(client, target.model, messages)
+        if args.responses:
+            options = (
+                {"max_output_tokens": args.max_output_tokens} if args.max_output_tokens else {}
+            )
+            answer = stream_response(
+                make_client(target), target.model, args.prompt, show, **options
+            )
+            show.finish()
+            console.print(responses_summary(target.model, answer))
+            return 0 if answer.status == "completed" else 1
+        result, waited = run(target, args, show)
         show.finish()
     except openai.AuthenticationError as exc:
         console.print(f"API key 被拒绝: {exc.message}", markup=False)
@@ -491,49 +673,22 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # Windows 控制台或重定向到文件时也输出 UTF-8
         stream.reconfigure(encoding="utf-8", errors="replace")
     parser = argparse.ArgumentParser(description="第 05 课: OpenAI 流式 API")
-    parser.add_argument(
-        "prompt", nargs="?", default=DEFAULT_PROMPT, help=f"你的问题 (默认: {DEFAULT_PROMPT})"
-    )
-    parser.add_argument(
-        "--model",
-        default=os.environ.get("OPENAI_MODEL"),
-        help=f"模型名 (默认 $OPENAI_MODEL, 或 {DEFAULT_MODEL}; 模拟时 {SIM_MODEL})",
-    )
-    parser.add_argument(
-        "--base-url",
-        default=os.environ.get("OPENAI_BASE_URL"),
-        help="兼容服务商的地址 (默认 $OPENAI_BASE_URL)",
-    )
-    parser.add_argument(
-        "--simulate",
-        action="store_true",
-        help="使用内置的模拟模型 (没有 OPENAI_API_KEY 时自动启用)",
-    )
-    parser.add_argument(
-        "--token-delay",
-        type=float,
-        default=openai_sim.DEFAULT_TOKEN_DELAY,
-        help=f"模拟模型每个 token 的秒数 (默认 {openai_sim.DEFAULT_TOKEN_DELAY})",
-    )
-    parser.add_argument("--compare", action="store_true", help="再不流式地请求一次, 对比等待时间")
-    parser.add_argument("--tools", action="store_true", help="演示工具调用: 提供 get_weather 工具")
-    parser.add_argument("--async", dest="use_async", action="store_true", help="改用 AsyncOpenAI")
-    parser.add_argument("--max-chars", type=int, help="回答读到这么多字就停下 (演示提前关闭流)")
-    parser.add_argument("--serve-sim", action="store_true", help="只运行模拟服务器, 直到 Ctrl+C")
-    parser.add_argument("--host", default=HOST, help=f"--serve-sim 的监听地址 (默认 {HOST})")
-    parser.add_argument(
-        "--port", type=int, default=SIM_PORT, help=f"--serve-sim 的端口, 0 = 任意 (默认 {SIM_PORT})"
-    )
+    add = parser.add_argument
+    add("prompt", nargs="?", default=DEFAULT_PROMPT, help=f"你的问题 (默认: {DEFAULT_PROMPT})")
+    add("--model", default=os.environ.get("OPENAI_MODEL"), help=f"模型名 (默认 $OPENAI_MODEL, 或 {DEFAULT_MODEL}; 模拟时 {SIM_MODEL})")  # fmt: skip
+    add("--base-url", default=os.environ.get("OPENAI_BASE_URL"), help="兼容服务商的地址 (默认 $OPENAI_BASE_URL)")  # fmt: skip
+    add("--simulate", action="store_true", help="使用内置的模拟模型 (没有 OPENAI_API_KEY 时自动启用)")  # fmt: skip
+    add("--token-delay", type=float, default=openai_sim.DEFAULT_TOKEN_DELAY, help=f"模拟模型每个 token 的秒数 (默认 {openai_sim.DEFAULT_TOKEN_DELAY})")  # fmt: skip
+    add("--compare", action="store_true", help="再不流式地请求一次, 对比等待时间")
+    add("--tools", action="store_true", help="演示工具调用: 提供 get_weather 工具")
+    add("--max-chars", type=int, help="回答读到这么多字就停下 (演示提前关闭流)")
+    add("--async", dest="use_async", action="store_true", help="改用 AsyncOpenAI (异步生成器)")
+    add("--raw", action="store_true", help="原始的读法: 不构造类型对象, 用第 04 课的解码器切 SSE")
+    add("--responses", action="store_true", help="改用 Responses API (带类型的事件)")
+    add("--max-output-tokens", type=int, help="--responses 时限制输出的 token 数 (演示 response.incomplete)")  # fmt: skip
     args = parser.parse_args(argv)
+    check_combinations(parser, args)
 
-    if args.serve_sim:
-        announce = lambda url: console.print(  # noqa: E731
-            f"服务已启动: {url}\n给任何 OpenAI 兼容客户端用: OPENAI_BASE_URL={url}/v1 (任意 API key)"
-        )
-        openai_sim.app.state.token_delay = args.token_delay
-        sse.serve(openai_sim.app, args.host, args.port, announce)
-        console.print("模拟服务器已停止。")
-        return 0
     target = real_target(args.base_url, args.model, args.simulate)
     if target:
         console.print(f"连接 {target.base_url or 'OpenAI'}, 模型 {target.model}")

@@ -58,6 +58,30 @@ SCRIPTS: dict[str, Callable[[], list[bytes]] | None] = {
             b'data: {"error": {"message": "Incorrect API key provided: sk-live-SECRET1234", "type": "invalid_request_error"}}\n\n'
         ]
     ),
+    # 一个"别人的"模型: 调用 get_weather 时用的参数名是 location, 不是我们工具定义里的 city
+    "tool-location": lambda: (
+        [
+            chunk(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "call_other",
+                            "type": "function",
+                            "function": {
+                                "name": "get_weather",
+                                "arguments": '{"location": "Paris"}',
+                            },
+                        }
+                    ],
+                }
+            )
+        ]
+        + [chunk(finish="tool_calls"), b"data: [DONE]\n\n"]
+    ),
+    "tool-result": lambda: [chunk({"content": f"工具说: {TOOL_RESULTS[-1]}"})] + finish_and_done(),
     "long-answer": lambda: [chunk({"content": "长" * 1000})] * 40 + finish_and_done(),
     "line-separators": lambda: (
         [chunk({"content": "a\u2028b\u2029c\u0085d\x0be\x0cf\x1cg"})] + finish_and_done()
@@ -78,10 +102,18 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[str, bytes]:
 
 
 def script_name(body: bytes) -> str:
+    """最后一条消息的内容就是剧本名; 工具的结果回来了 (role: tool), 剧本是 "tool-result"。"""
     try:
-        return json.loads(body)["messages"][-1]["content"]
+        last = json.loads(body)["messages"][-1]
     except (ValueError, KeyError, IndexError, TypeError):
         return ""
+    if last.get("role") == "tool":
+        TOOL_RESULTS.append(last.get("content", ""))
+        return "tool-result"
+    return last.get("content", "")
+
+
+TOOL_RESULTS: list[str] = []  # 收到的工具结果, 最新的在最后
 
 
 async def send_chunk(writer: asyncio.StreamWriter, data: bytes) -> None:

@@ -1,6 +1,6 @@
 """基准: 模拟服务器会不会成为瓶颈? openai SDK 每个 chunk 花多少? 新建客户端花多少?
 
-模拟服务器在另一个进程里运行 (python examples/05_openai_stream.py --serve-sim), 不和测量代码抢 GIL。
+模拟服务器在另一个进程里运行 (python examples/openai_sim.py), 不和测量代码抢 GIL。
 只访问 127.0.0.1, 请求次数有上限, 跑完自己退出。结果以同一次运行里的比值为准, 绝对数字因机器而异。
 
     python tools/bench_sim.py              # 默认 20000 个 chunk
@@ -74,7 +74,7 @@ async def async_cpu_per_chunk(url: str, prompt: str) -> dict[str, float]:
     async def raw(client: AsyncOpenAI) -> int:
         async with AsyncExitStack() as stack:
             response = await oa.open_raw_stream(stack, client, "bench", messages)
-            return sum([1 async for _ in oa.raw_deltas(response)])
+            return sum([len(batch) async for batch in oa.raw_batches(response)])
 
     results = {}
     for transport in ("httpx", "aiohttp"):
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     prompt = "/echo " + "流式" * args.tokens  # 切片长度循环 2,1,3,…: 约 args.tokens 个 chunk
-    proc, url, _ = start("05_openai_stream.py", "--serve-sim", "--token-delay", "0")
+    proc, url, _ = start("openai_sim.py", "--token-delay", "0")
     try:
         raw_rate, raw_count = raw_chunks_per_second(url, prompt)
         with OpenAI(api_key="b", base_url=f"{url}/v1", max_retries=0) as client:
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  新建一个 OpenAI():  {new_client * 1000:10.1f} 毫秒 = {new_client * sdk_rate:,.0f} 个 chunk 的解析时间"
     )
-    print("异步读法 (第 05 课 stream_deltas / raw_deltas), 每个 chunk 的 CPU:")
+    print("异步读法 (第 05 课 stream_deltas / raw_batches), 每个 chunk 的 CPU:")
     base = per_chunk["typed + httpx"]
     for name, micros in per_chunk.items():
         print(f"  {name:16} {micros:6.1f} 微秒  (类型对象+httpx 的 {micros / base:.2f} 倍)")

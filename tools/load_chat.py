@@ -1,7 +1,7 @@
 """负载测试: 第 06 课的聊天服务器 (一个 uvicorn worker) 能同时撑住多少条流? 满了的时候, 拒绝来得够不够快?
 
 三个进程, 都在本机 (127.0.0.1):
-  模拟模型   python examples/05_openai_stream.py --serve-sim --token-delay 0.05   (每条流 20 token/秒)
+  模拟模型   python examples/openai_sim.py --token-delay 0.05   (每条流 20 token/秒)
   聊天服务器 python examples/06_complete_chat.py --base-url <模拟模型>             (被测的对象, 独占 0 号核)
   本脚本     同时发起 N 个 POST /chat, 读到连接关闭, 检查每一个字都到了          (和模拟模型共用 1 号核)
 
@@ -90,9 +90,7 @@ def pin(pid: int, core: int) -> None:
 
 def one_round(args: argparse.Namespace, text: str) -> dict[str, float]:
     """启动模拟模型和聊天服务器, 跑一轮, 停掉它们, 返回这一轮的数字。"""
-    sim, _, sim_port = start(
-        "05_openai_stream.py", "--serve-sim", "--token-delay", str(args.token_delay)
-    )
+    sim, _, sim_port = start("openai_sim.py", "--token-delay", str(args.token_delay))
     chat, _, chat_port = start(
         args.chat_script,
         *("--base-url", f"http://127.0.0.1:{sim_port}/v1", "--model", "sim"),
