@@ -16,7 +16,9 @@ READY = re.compile(r"服务已启动: (http://127\.0\.0\.1:(\d+))")
 
 
 def start(script: str, *args: str) -> tuple[subprocess.Popen[str], str, int]:
-    """在空闲端口上启动 examples/<script>, 等到就绪行; 返回 (进程, URL, 端口)。不带 OPENAI_* 变量。"""
+    """在空闲端口上启动 examples/<script> (或一个绝对路径的脚本), 等到就绪行; 返回 (进程, URL, 端口)。
+
+    子进程不带 OPENAI_* 变量。"""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     proc = subprocess.Popen(
         [sys.executable, str(EXAMPLES / script), "--port", "0", *args],
