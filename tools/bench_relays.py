@@ -174,7 +174,7 @@ def http_request(prompt: str) -> bytes:
     """HTTP/1.0: 响应读到连接关闭为止, 不用拆分块编码。"""
     body = json.dumps({"messages": [{"role": "user", "content": prompt}]}).encode()
     head = (
-        f"POST /chat HTTP/1.0\r\nHost: bench\r\nContent-Type: application/json\r\n"
+        f"POST /chat HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
@@ -214,7 +214,7 @@ async def fetch(port: int, prompt: str, timeout: float) -> Reply:
 
 async def get_json(port: int, path: str) -> Any:
     reader, writer = await asyncio.open_connection(HOST, port)
-    writer.write(f"GET {path} HTTP/1.0\r\nHost: bench\r\n\r\n".encode())
+    writer.write(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
     raw = await reader.read()
     writer.close()
     return json.loads(raw.partition(b"\r\n\r\n")[2])
