@@ -261,25 +261,52 @@ async def event_stream(after: int, count: int, drop_after: int | None) -> AsyncI
 KEEPALIVE = encode_event(comment="keep-alive")
 
 
+@dataclass
+class _Failed:
+    error: Exception  # source 抛出的异常, 交给读的一方再抛出
+
+
+_END = object()  # source 结束了
+
+
 async def with_keepalive(source: AsyncIterator[T], interval: float) -> AsyncIterator[T | bytes]:
-    """source 每安静 interval 秒, 就插入一条注释 KEEPALIVE, 免得代理或浏览器以为连接死了。"""
-    items = aiter(source)
-    pending = asyncio.ensure_future(anext(items))
+    """source 每安静 interval 秒, 就插入一条注释 KEEPALIVE, 免得代理或浏览器以为连接死了。
+
+    一个任务读 source, 放进只有一个格子的队列 (第 02 课的背压); 一个定时器在安静太久时往队列里放一条注释。
+    不为每一条都开一个任务、设一个超时: 流很快的时候, 那是每一条都要付的钱。"""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
+    last = loop.time()  # 上一次交出东西的时刻
+
+    async def pump() -> None:
+        try:
+            async for item in source:
+                await queue.put(item)
+            await queue.put(_END)
+        except Exception as exc:
+            await queue.put(_Failed(exc))
+
+    def tick() -> None:  # 到点了: 从上次交出东西起已经安静了 interval 秒吗?
+        nonlocal timer
+        due = last + interval
+        if loop.time() >= due:
+            if queue.empty():
+                queue.put_nowait(KEEPALIVE)
+            due = loop.time() + interval
+        timer = loop.call_at(due, tick)
+
+    worker = asyncio.create_task(pump())
+    timer = loop.call_at(last + interval, tick)
     try:
-        while True:
-            done, _ = await asyncio.wait({pending}, timeout=interval)
-            if not done:
-                yield KEEPALIVE  # 下一条还没来; 注意不能取消 pending, 它还在正常等待
-                continue
-            try:
-                item = pending.result()
-            except StopAsyncIteration:
-                return
+        while (item := await queue.get()) is not _END:
+            if isinstance(item, _Failed):
+                raise item.error
+            last = loop.time()
             yield item
-            pending = asyncio.ensure_future(anext(items))
     finally:
-        pending.cancel()  # 客户端走了: 取消正在进行的那一步, 上游的 finally 会执行
-        await asyncio.gather(pending, return_exceptions=True)
+        timer.cancel()
+        worker.cancel()  # 客户端走了: 取消读 source 的任务, 上游的 finally 会执行
+        await asyncio.gather(worker, return_exceptions=True)
 
 
 # --8<-- [end:keepalive]

@@ -35,10 +35,11 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2  # openai SDK 3.x 用的 HTTP 库 (httpx 的后继); 原始的读法直接拿到它的响应对象
 import lesson  # 按编号导入前面的课
 import openai
 import openai_sim  # 同目录下的模拟服务器 (第 06 课也用它)
-from openai import AsyncAPIResponse, AsyncOpenAI, AsyncStream, OpenAI
+from openai import AsyncOpenAI, AsyncStream, OpenAI
 from openai.types.chat import ChatCompletionChunk
 from rich.console import Console
 from rich.table import Table
@@ -155,6 +156,8 @@ def stream_chat(
                     break  # 不想要了: 离开 with, 连接关闭, 服务器那边停止生成
     except openai.APIError as exc:  # 流到一半出错: 已经收到的内容还在 result 里
         result.error = exc.message
+    except httpx2.TransportError as exc:  # 连接断了: 较早的 SDK 不把它包装成 APIError
+        result.error = f"连接中断: {exc}"
     result.total = time.perf_counter() - start
     return result
 
@@ -196,6 +199,8 @@ async def astream_chat(
                 on_delta(kind, value)
     except openai.APIError as exc:
         result.error = exc.message
+    except httpx2.TransportError as exc:
+        result.error = f"连接中断: {exc}"
     result.total = time.perf_counter() - start
     return result
 
@@ -209,14 +214,16 @@ MAX_LINE = 1024 * 1024  # 上游的一行最多几个字符: 真实的 chunk 不
 
 async def open_raw_stream(
     stack: AsyncExitStack, client: AsyncOpenAI, model: str, messages: list[dict[str, Any]]
-) -> AsyncAPIResponse[Any]:
-    """同一个请求, 但 SDK 把原始的 HTTP 响应交给我们, 不为每个 chunk 构造类型对象。
-    认证、base_url、重试、把 4xx/5xx 变成对应的异常 —— 这些仍然由 SDK 负责。
-    响应由 stack 关闭: 调用者 await stack.aclose() 时, 连接随之关闭。"""
-    request = client.chat.completions.with_streaming_response.create(
-        model=model, messages=messages, stream=True, stream_options={"include_usage": True}
+) -> httpx2.Response:
+    """同一个请求, 走 SDK 的通用入口 client.post (SDK 的 README 说它是给"文档里没有的接口"用的):
+    认证、base_url、重试、把 4xx/5xx 变成对应的异常 —— 仍由 SDK 负责; 但它不为这个请求做参数转换,
+    也不为响应包一层类型对象, 直接交出原始的 HTTP 响应。响应由 stack 关闭: await stack.aclose() 时连接随之关闭。"""
+    body = {"model": model, "messages": messages, "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
+    response = await client.post(
+        "/chat/completions", cast_to=httpx2.Response, body=body, stream=True
     )
-    return await stack.enter_async_context(request)
+    stack.push_async_callback(response.aclose)
+    return response
 
 
 # --8<-- [end:stream_raw]
@@ -268,7 +275,7 @@ def parse_chunk_data(data: Any) -> list[tuple[str, Any]]:
     return parts
 
 
-def load_chunk(text: str, response: AsyncAPIResponse[Any]) -> Any:
+def load_chunk(text: str, response: httpx2.Response) -> Any:
     """一条 data 的 JSON。流中途的 {"error": ...} 和 SDK 一样变成 openai.APIError。"""
     try:
         data = json.loads(text)
@@ -277,7 +284,7 @@ def load_chunk(text: str, response: AsyncAPIResponse[Any]) -> Any:
     if isinstance(data, dict) and "error" in data:
         error = data["error"]
         error = error if isinstance(error, dict) else {"message": str(error)}
-        raise openai.APIError(str(error.get("message")), response.http_request, body=error)
+        raise openai.APIError(str(error.get("message")), response.request, body=error)
     return data
 
 
@@ -286,7 +293,7 @@ def load_chunk(text: str, response: AsyncAPIResponse[Any]) -> Any:
 
 # --8<-- [start:raw_batches]
 async def raw_batches(
-    response: AsyncAPIResponse[Any], max_line: int = MAX_LINE
+    response: httpx2.Response, max_line: int = MAX_LINE
 ) -> AsyncIterator[list[tuple[str, Any]]]:
     """读原始字节, 用第 04 课的 SSEDecoder 切出事件, 每次网络读取交出一批 (种类, 值)。
 
@@ -294,7 +301,7 @@ async def raw_batches(
     一段含有它们的回答会把一行 JSON 切成两半。SSE 的行只以 CR、LF 或 CRLF 结束 —— 正是 04 的解码器。
     一次读取可能带来很多个 chunk (模型很快, 或者我们读得慢): 一起交出, 不为每个 chunk 走一遍异步生成器。"""
     decoder = sse.SSEDecoder(max_line=max_line)
-    async for data in response.iter_bytes():
+    async for data in response.aiter_bytes():
         batch: list[tuple[str, Any]] = []
         try:
             for event in decoder.feed(data):

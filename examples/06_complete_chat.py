@@ -94,6 +94,15 @@ class Settings:
     file_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
 
+@dataclass
+class Service:
+    """一个进程的运行时状态: 配置、名额、到模型的客户端。main() 造好它, 显式地交给用到它的函数。"""
+
+    settings: Settings
+    limit: StreamLimit
+    client: AsyncOpenAI | None = None  # 在 lifespan 里创建: 它要在事件循环里关闭
+
+
 # --8<-- [start:validate]
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)  # strict: 数字不会被悄悄转成字符串
@@ -397,11 +406,40 @@ def summary(settings: Settings, start: float, first_token: float | None, finish:
 
 
 # --8<-- [start:response]
+class SendWatchdog:
+    """给写循环看门: 同一次 send 卡住超过 timeout 秒 (对方一个字节都不收), 就取消写的那个任务。
+
+    为什么不给每次 send 套一个 asyncio.timeout / anyio.fail_after? 每次要几十微秒 (tools/bench_relays.py),
+    而 send 是热路径。看门狗每 timeout 秒才醒一次: 两次醒来都看到同一次 send 还没完成, 就是卡住了 (1~2 倍 timeout)。"""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout, self.sends, self.busy, self.fired = timeout, 0, False, False
+        self.task = asyncio.current_task()
+        self.loop = asyncio.get_running_loop()
+        self.handle = self.loop.call_later(timeout, self.check, 0, False)
+
+    def check(self, seen: int, was_busy: bool) -> None:
+        if was_busy and self.busy and self.sends == seen:
+            self.fired = True
+            self.task.cancel()  # type: ignore[union-attr]
+            return
+        self.handle = self.loop.call_later(self.timeout, self.check, self.sends, self.busy)
+
+    async def send(self, send: Any, message: dict[str, Any]) -> None:
+        self.busy = True
+        await send(message)
+        self.busy = False
+        self.sends += 1
+
+    def stop(self) -> None:
+        self.handle.cancel()
+
+
 class ChatStreamResponse(Response):
     """一条流式回答的整个生命周期, 直接用 ASGI 写 (不经过 StreamingResponse 的那几层):
 
     - 客户端一断开 (leaving 任务, 在等上游响应头时就开始听了), 就停止中转, 上游随之关闭;
-    - 每次发送最多等 send_timeout 秒: 一个完全不读的客户端不能永远占着名额和内存;
+    - 一次发送卡住太久 (SendWatchdog): 一个完全不读的客户端不能永远占着名额和内存;
     - 无论怎样结束 —— 读完、出错、断开、服务器关闭 —— 都在 finally 里归还名额、关闭上游。
 
     handler 返回的时候, 流还没有开始; 名额必须留到这里才归还。"""
@@ -419,15 +457,20 @@ class ChatStreamResponse(Response):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self.leaving.add_done_callback(lambda _: self.relay.stop())
+        watchdog = SendWatchdog(self.send_timeout)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             async for data in self.events:
-                with anyio.fail_after(self.send_timeout):  # 对方的接收缓冲满了, 一直不读
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                await watchdog.send(send, {"type": "http.response.body", "body": data, "more_body": True})  # fmt: skip
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except TimeoutError:
+        except asyncio.CancelledError:
+            if not watchdog.fired:
+                raise  # 服务器在关闭: 照常取消
             log.warning("客户端 %g 秒没有收下任何数据, 断开它", self.send_timeout)
+            if hasattr(watchdog.task, "uncancel"):  # 这次取消是我们自己发起的, 已经处理完了
+                watchdog.task.uncancel()  # type: ignore[union-attr]
         finally:
+            watchdog.stop()
             self.leaving.cancel()
             await self.events.aclose()  # type: ignore[attr-defined]
             await self.relay.aclose()
@@ -444,14 +487,14 @@ async def until_disconnected(receive: Any) -> None:
 
 
 # --8<-- [start:open_upstream]
-async def open_upstream(state: Any, request: Request, messages, stack: AsyncExitStack):
+async def open_upstream(service: Service, receive: Any, messages, stack: AsyncExitStack):
     """向模型发出请求, 等到它的响应头。三件事谁先发生听谁的: 响应头到了 / 客户端走了 / 超时。
     返回 (上游的响应, 一直在听客户端是否断开的任务)。"""
-    settings: Settings = state.settings
+    settings = service.settings
     opening = asyncio.ensure_future(
-        oa.open_raw_stream(stack, state.client, settings.target.model, messages)
+        oa.open_raw_stream(stack, service.client, settings.target.model, messages)
     )
-    leaving = asyncio.ensure_future(until_disconnected(request.receive))
+    leaving = asyncio.ensure_future(until_disconnected(receive))
     await asyncio.wait(
         {opening, leaving}, timeout=settings.headers_timeout, return_when=asyncio.FIRST_COMPLETED
     )
@@ -473,14 +516,14 @@ async def open_upstream(state: Any, request: Request, messages, stack: AsyncExit
 
 # --8<-- [start:start_chat]
 async def start_chat(
-    request: Request, messages: list[dict[str, str]], release: Callable[[], None]
+    service: Service, receive: Any, messages: list[dict[str, str]], release: Callable[[], None]
 ) -> Response:
     """名额已经占好了; release 在流结束时归还它。流没能开始, 由调用者归还。"""
-    settings: Settings = request.app.state.settings
+    settings = service.settings
     upstream = AsyncExitStack()  # 负责关闭到模型的连接
     try:
         # 先拿到上游的响应头: 这时出错 (key 不对、连不上、超时) 还能回一个普通的 HTTP 错误。
-        response, leaving = await open_upstream(request.app.state, request, messages, upstream)
+        response, leaving = await open_upstream(service, receive, messages, upstream)
     except BaseException as exc:
         await upstream.aclose()
         if isinstance(exc, (openai.APIError, TimeoutError)):
@@ -500,14 +543,15 @@ async def start_chat(
     return ChatStreamResponse(events, relay, leaving, cleanup, settings.send_timeout)
 
 
-async def chat_with_slot(request: Request, messages: Callable[[], Awaitable[list]]) -> Response:
+async def chat_with_slot(
+    service: Service, receive: Any, messages: Callable[[], Awaitable[list]]
+) -> Response:
     """先占名额, 再做任何费事的事 (读请求体、校验、请求模型): 过载时, 拒绝要又快又便宜。"""
-    limit: StreamLimit = request.app.state.limit
-    limit.acquire()
+    service.limit.acquire()
     try:
-        return await start_chat(request, await messages(), limit.release)
+        return await start_chat(service, receive, await messages(), service.limit.release)
     except BaseException:
-        limit.release()
+        service.limit.release()
         raise
 
 
@@ -519,15 +563,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # 每个进程一个客户端, 反复使用 (第 05 课)。key 留在服务器这一侧。
     # aiohttp 用 C 写的 HTTP 解析器读上游: 每个 token 的 CPU 比默认的 httpx 少得多 (tools/load_chat.py)。
     # SDK 的 timeout 是"每次读"的超时, 既管等响应头, 又管两段输出之间; 这两件事我们分开管 (见 open_upstream、IdleTimeout)。
-    target = app.state.settings.target
-    app.state.client = AsyncOpenAI(
+    service: Service = app.state.service
+    target = service.settings.target
+    service.client = AsyncOpenAI(
         api_key=target.api_key,
         base_url=target.base_url,
         http_client=DefaultAioHttpClient(),
         timeout=openai.Timeout(None, connect=10.0),
     )
     yield
-    await app.state.client.close()
+    await service.client.close()
 
 
 # --8<-- [start:guard]
@@ -545,25 +590,11 @@ def host_allowed(host: str, names: frozenset[str]) -> bool:
     return True
 
 
-class Guard:
-    """在路由之前的两道门。
+def check_request(scope: Any, settings: Settings) -> tuple[int, str] | None:
+    """前门的两道检查; 不通过就返回 (状态码, 中文说明)。
     1. Host 必须是本机的名字或 IP (防 DNS 重绑定)。
     2. 浏览器发来的请求 (带 Origin) 只接受本站的页面, 以及带着本次运行令牌的、从磁盘打开的页面 (Origin: null)。
        别的网站、别人的沙箱 iframe (它们的 Origin 也是 null) 都不能用这个服务器, 也就花不了你的额度。"""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and (
-            problem := check_request(scope, scope["app"].state.settings)
-        ):
-            response = JSONResponse({"error": problem[1]}, status_code=problem[0])
-            return await response(scope, receive, send)
-        await self.app(scope, receive, send)
-
-
-def check_request(scope: Any, settings: Settings) -> tuple[int, str] | None:
     headers = dict(scope["headers"])
     host = headers.get(b"host", b"").decode("latin-1")
     if not host_allowed(host, settings.hosts):
@@ -571,6 +602,8 @@ def check_request(scope: Any, settings: Settings) -> tuple[int, str] | None:
     origin = headers.get(b"origin", b"").decode("latin-1")
     if not origin or origin in (f"http://{host}", f"https://{host}"):
         return None  # 不是浏览器的跨源请求 (curl), 或者就是本站的页面
+    if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+        return None  # CORS 预检: 它不带令牌, 也不做任何事; 交给 CORSMiddleware 回答
     token = headers.get(b"x-chat-token", b"")
     if origin == "null" and secrets.compare_digest(token, settings.file_token.encode()):
         return None  # 从磁盘打开的 chat.html, 带着服务器启动时打印的令牌
@@ -586,11 +619,8 @@ app = FastAPI(title="第 06 课: 流式聊天", lifespan=lifespan)
 app.mount("/vendor", StaticFiles(directory=ROOT / "vendor"), name="vendor")
 # --8<-- [start:cors]
 app.add_middleware(
-    Guard
-)  # 后加的在外层: 请求先过 CORS (它回答预检、给响应加上 CORS 头), 再过 Guard
-app.add_middleware(
     CORSMiddleware,
-    allow_origins=["null"],  # 从磁盘打开的 chat.html 的来源是 "null"; Guard 还要它带上令牌
+    allow_origins=["null"],  # 从磁盘打开的 chat.html 的来源是 "null"; 前门还要它带上令牌
     allow_methods=["GET", "POST"],
     allow_headers=["Content-Type", "X-Chat-Token"],
     allow_credentials=False,  # 不用 cookie, 也就绝不会有 "* + credentials"
@@ -606,13 +636,8 @@ async def chat_error(request: Request, exc: ChatError) -> JSONResponse:
 
 
 # --8<-- [start:routes]
-@app.post("/chat")
-async def chat(request: Request) -> Response:
-    return await chat_with_slot(request, lambda: read_and_validate(request))
-
-
-async def read_and_validate(request: Request) -> list[dict[str, str]]:
-    return validate(await read_body(request, request.app.state.settings.body_timeout))
+async def read_and_validate(request: Request, service: Service) -> list[dict[str, str]]:
+    return validate(await read_body(request, service.settings.body_timeout))
 
 
 @app.get("/chat/{message}")
@@ -624,13 +649,13 @@ async def chat_get(message: str, request: Request) -> Response:
     async def messages() -> list[dict[str, str]]:
         return validate([{"role": "user", "content": message}])
 
-    return await chat_with_slot(request, messages)
+    return await chat_with_slot(request.app.state.service, request.receive, messages)
 
 
 @app.get("/config")
 async def config(request: Request) -> dict[str, Any]:
     """页面显示用的信息。注意这里没有、也永远不会有 API key。"""
-    settings: Settings = request.app.state.settings
+    settings: Settings = request.app.state.service.settings
     return {
         "model": settings.target.model,
         "simulated": settings.simulated,
@@ -700,11 +725,47 @@ async def index(request: Request) -> Response:
 # --8<-- [end:page]
 
 
-def configure(settings: Settings) -> FastAPI:
-    """把配置交给应用: 路由、Guard 和 lifespan 都从 app.state 里拿。"""
-    app.state.settings = settings
-    app.state.limit = StreamLimit(settings.max_streams)
-    return app
+# --8<-- [start:front_door]
+class FrontDoor:
+    """进程的 ASGI 入口。先过 check_request 这道门; POST /chat 是热路径 —— 每个 token 都要经过它的 send ——
+    所以直接在这里处理, 不经过 FastAPI 的路由和那一串中间件 (每一层都给 send 包一层)。
+    其余的 (页面、/config、静态文件、CORS 预检、GET /chat/…) 照样交给 FastAPI。"""
+
+    def __init__(self, api: FastAPI, service: Service) -> None:
+        self.api, self.service = api, service
+        api.state.service = service
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.api(scope, receive, send)  # lifespan: 创建、关闭到模型的客户端
+        if problem := check_request(scope, self.service.settings):
+            response: Response = JSONResponse({"error": problem[1]}, status_code=problem[0])
+        elif scope["path"] == "/chat" and scope["method"] == "POST":
+            response = await chat_endpoint(self.service, Request(scope, receive))
+        else:
+            return await self.api(scope, receive, send)
+        response.raw_headers += cors_headers(scope)
+        await response(scope, receive, send)
+
+
+async def chat_endpoint(service: Service, request: Request) -> Response:
+    """POST /chat。Request 只用来读请求头和请求体; 任何一步的 ChatError 都变成一个带中文说明的 JSON 错误。"""
+    try:
+        return await chat_with_slot(
+            service, request.receive, lambda: read_and_validate(request, service)
+        )
+    except ChatError as exc:
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+
+
+def cors_headers(scope: Any) -> list[tuple[bytes, bytes]]:
+    """从磁盘打开的页面 (Origin: null) 要看得到回答 (或者被拒绝的理由), 响应里得有这一行。"""
+    if dict(scope["headers"]).get(b"origin") == b"null":
+        return [(b"access-control-allow-origin", b"null"), (b"vary", b"Origin")]
+    return []
+
+
+# --8<-- [end:front_door]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -757,9 +818,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         token = settings.file_token
         console.print(f"从磁盘打开页面: {page}#server={url}&token={token}", style="dim")
 
-    sse.serve(
-        configure(settings), args.host, args.port, announce, SHUTDOWN_GRACE, args.header_timeout
-    )
+    service = Service(settings, StreamLimit(settings.max_streams))
+    front = FrontDoor(app, service)
+    sse.serve(front, args.host, args.port, announce, SHUTDOWN_GRACE, args.header_timeout)
     console.print("服务器已停止。")
     return 0
 

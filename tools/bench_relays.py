@@ -15,6 +15,8 @@
   晚到        每个 token 客户端收到的时刻 − 上游发出的时刻, p50/p99 (合并窗口会让它变大, 这是设计如此)
   首个事件    N 条流时从发出请求到第一个 delta; 突发: B 个请求在同一瞬间发出, p50/p95
   取消        收到第一个事件就关掉连接, 到上游发现这条流被取消, 经过多久 (p50)
+  首字多花    没有负载时, 一个一个地请求: 经过 relay 的首个 delta, 比 openai SDK 直连上游的首个 token 多花多久 (p50)
+  模拟服务器  第 05 课的 openai_sim.py 发 chunk 的速度, 和原始 ASGI 写的上游 (upstream.py) 比
   --find-max  (可选, 较慢) 20 token/秒时, p99 晚到 ≤ 合并窗口 + 50ms 最多能撑多少条流
 系统允许时, relay 绑在一个核上, 上游和客户端绑在另一个核上。绝对数字因机器而异, 看同一次运行里的比值。
 
@@ -53,7 +55,7 @@ sys.path.insert(0, str(RELAY_BENCH))
 from upstream import parse_stamps  # noqa: E402  (时间戳的格式只在上游那里定义一次)
 
 # 上限: 这是一个本机基准, 不是压垮机器的工具
-CAPS = {"streams": 2000, "tokens": 1000, "requests": 20000, "burst": 2000, "cancels": 20, "repeat": 10}  # fmt: skip
+CAPS = {"streams": 2000, "tokens": 1000, "requests": 20000, "burst": 2000, "cancels": 20, "ttft": 200, "repeat": 10}  # fmt: skip
 MAX_DEADLINE = 1800  # 整个运行最多几秒, 无论怎么设
 CANCEL_WAIT = 2.0  # 关掉连接之后, 最多等几秒让上游发现
 CANCEL_TOKENS = 400  # 取消测试用的长回答 (20 token/秒时 20 秒, 足够在中途关掉)
@@ -64,9 +66,10 @@ FIND_MAX_SLACK_MS = 50  # --find-max: p99 晚到可以比合并窗口多这么�
 NOISY = 0.1  # 测量期间别的进程用掉超过 0.1 个核, 这一轮就算"有干扰"
 
 DEFAULTS = {"streams": 200, "tokens": 100, "interval": 0.05, "ramp": 1.0, "requests": 200,
-            "concurrency": 50, "burst": 500, "cancels": 5, "repeat": 3, "deadline": 480.0}  # fmt: skip
+            "concurrency": 50, "burst": 500, "cancels": 5, "ttft": 30, "repeat": 3, "deadline": 600.0}  # fmt: skip
 QUICK = {"streams": 5, "tokens": 5, "interval": 0.05, "ramp": 0.1, "requests": 20,
-         "concurrency": 5, "burst": 10, "cancels": 2, "repeat": 1, "deadline": 45.0}  # fmt: skip
+         "concurrency": 5, "burst": 10, "cancels": 2, "ttft": 3, "repeat": 1, "deadline": 60.0}  # fmt: skip
+SIM_RATE_TOKENS = 20_000  # 量模拟服务器的速度: 一条流多少个 chunk
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 sse = load_example("04_sse_protocol.py")  # 用第 04 课的解码器解析每一条响应
@@ -401,6 +404,7 @@ class Settings:
     concurrency: int
     burst: int
     cancels: int
+    ttft: int
 
 
 async def measure(
@@ -485,7 +489,85 @@ async def measure(
         "cancel_seen": len(seen),
         "cancel_p50_ms": percentile(seen, 50),
     }
+
+    # 5. 没有负载时的首字: 经过 relay 比 SDK 直连上游多花多久
+    mark = time.monotonic()
+    result["ttft_overhead_ms"] = await ttft_overhead(port, upstream_port, s.ttft)
+    phases["ttft"] = time.monotonic() - mark
     return result
+
+
+async def ttft_overhead(port: int, upstream_port: int, count: int) -> float | None:
+    """一个接一个地请求 (没有别的负载), 交替走两条路: openai SDK 直连上游, 和我们的客户端经过 relay。
+    两边 p50 的差, 就是 relay 给首字时间加上的那一段。"""
+    from openai import AsyncOpenAI, DefaultAioHttpClient
+
+    prompt = "/bench tokens=2 interval=0.2"  # 第二个 token 晚到: 首个 token 之后的事不算进来
+    messages = [{"role": "user", "content": prompt}]
+    direct, relayed = [], []
+    base = f"http://{HOST}:{upstream_port}/v1"
+    async with AsyncOpenAI(
+        api_key="bench", base_url=base, http_client=DefaultAioHttpClient()
+    ) as sdk:
+
+        async def via_sdk() -> float:
+            start = time.perf_counter()
+            stream = await sdk.chat.completions.create(
+                model="bench", messages=messages, stream=True
+            )
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    break
+            took = time.perf_counter() - start
+            await stream.close()
+            return took
+
+        await via_sdk()  # 预热 SDK 的连接池
+        for _ in range(count):
+            direct.append(await via_sdk())
+            reply = await connect(port)
+            send(reply, http_request(prompt))
+            await finish(reply, 10)
+            if (first := parse(reply).first_ms) is not None:
+                relayed.append(first / 1000)
+            await asyncio.sleep(0.01)
+    if not direct or not relayed:
+        return None
+    return (statistics.median(relayed) - statistics.median(direct)) * 1000
+
+
+async def chunk_rate(port: int, path: str, body: dict[str, Any]) -> float:
+    """读一条很长的流, 数 data: 行: 每秒多少个 chunk。客户端用 aiohttp, 它自己不是瓶颈。"""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        start, count = time.perf_counter(), 0
+        url = f"http://{HOST}:{port}{path}"
+        async with session.post(url, json=body, headers={"Authorization": "Bearer bench"}) as r:
+            async for line in r.content:
+                count += line.startswith(b"data: {")
+        return count / (time.perf_counter() - start)
+
+
+def simulator_rate(repeat: int) -> dict[str, Any]:
+    """第 05 课的模拟服务器 (FastAPI) 每秒能发多少个 chunk, 和原始 ASGI 的上游比。两者都不限速。"""
+    text = "流式" * (SIM_RATE_TOKENS * 5 // 8)  # 模拟模型的切片平均 1.6 个字一个 token
+    rates: dict[str, list[float]] = {"sim": [], "raw": []}
+    sim, _, sim_port = start("openai_sim.py", "--token-delay", "0")
+    raw, _, raw_port = start(str(SERVE), "upstream")
+    try:
+        for _ in range(repeat):
+            rates["sim"].append(asyncio.run(chunk_rate(sim_port, "/v1/chat/completions", {
+                "model": "bench", "stream": True, "messages": [{"role": "user", "content": f"/echo {text}"}]})))  # fmt: skip
+            rates["raw"].append(asyncio.run(chunk_rate(raw_port, "/v1/chat/completions", {
+                "model": "bench", "stream": True,
+                "messages": [{"role": "user", "content": f"/bench tokens={SIM_RATE_TOKENS} interval=0"}]})))  # fmt: skip
+    finally:
+        stop(sim)
+        stop(raw)
+    ratios = [a / b for a, b in zip(rates["sim"], rates["raw"], strict=True)]
+    return {"sim": statistics.median(rates["sim"]), "raw": statistics.median(rates["raw"]),
+            "ratio": statistics.median(ratios), "ratios": ratios}  # fmt: skip
 
 
 async def find_max(
@@ -539,7 +621,7 @@ async def find_max(
 METRICS = ["cpu_per_token_us", "cpu_per_request_ms", "late_p50_ms", "late_p99_ms",
            "first_p50_ms", "first_p95_ms", "burst_p50_ms", "burst_p95_ms", "cancel_p50_ms",
            "relay_core_load", "upstream_core_load", "client_core_load", "foreign_core_load",
-           "upstream_lag_mean_ms", "upstream_lag_max_ms", "events_per_token"]  # fmt: skip
+           "upstream_lag_mean_ms", "upstream_lag_max_ms", "events_per_token", "ttft_overhead_ms"]  # fmt: skip
 
 
 def spread(values: list[float | None]) -> dict[str, float] | None:
@@ -607,6 +689,7 @@ def table(summary: dict[str, dict[str, Any]], maxima: dict[str, Any], s: Setting
     t.add_column(f"首个事件 p50\nms ({s.streams} 条流)", justify="right")
     t.add_column(f"突发 p50/p95\nms ({s.burst} 个)", justify="right")
     t.add_column("取消\nms", justify="right")
+    t.add_column("首字多花\nms", justify="right")
     if maxima:
         t.add_column("最多流数\n(--find-max)", justify="right")
     for name, row in summary.items():
@@ -623,6 +706,7 @@ def table(summary: dict[str, dict[str, Any]], maxima: dict[str, Any], s: Setting
             cell(row["first_p50_ms"], 1),
             f"{fmt(med(row['burst_p50_ms']))} / {fmt(med(row['burst_p95_ms']))}",
             cancel,
+            cell(row["ttft_overhead_ms"], 1),
         ]
         if maxima:
             found = maxima.get(name)
@@ -686,6 +770,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     maxima: dict[str, Any] = field(default_factory=dict)
+    sim_rate: dict[str, Any] | None = None
     seconds: float = 0.0
 
 
@@ -712,6 +797,9 @@ def run(args: argparse.Namespace) -> Report:
         return proc, port
 
     try:
+        if args.sim_rate:
+            console.print("模拟服务器的速度 …", style="dim")
+            report.sim_rate = simulator_rate(repeat)
         upstream, upstream_url, upstream_port = start(str(SERVE), "upstream")
         children.append(upstream)
         jobs = [(n, relay) for n in range(1, repeat + 1) for relay in rotate(relays, n - 1)]
@@ -768,6 +856,11 @@ def show(report: Report, json_path: str | None) -> int:
     )
     for relay in report.relays:
         console.print(f"  {relay.name:14} {relay.label}")
+    if rate := report.sim_rate:
+        console.print(
+            f"模拟服务器 (openai_sim.py) {rate['sim']:,.0f} chunk/秒, 原始 ASGI 上游 {rate['raw']:,.0f} chunk/秒: "
+            f"{rate['ratio']:.2f} 倍 (各轮 {', '.join(f'{r:.2f}' for r in rate['ratios'])})"
+        )
     for name, found in report.maxima.items():
         if found["client_bound"]:
             warnings.append(f"{name}: --find-max 停在 {found['max_streams']} 条流时, 上游+客户端那个核已经快满了: 这是测量工具的上限, relay 可能还能更多")  # fmt: skip
@@ -778,7 +871,8 @@ def show(report: Report, json_path: str | None) -> int:
     if json_path:
         dump = {"settings": s.__dict__, "repeat": report.repeat, "seconds": report.seconds,
                 "notes": report.notes, "warnings": warnings, "errors": errors,
-                "summary": summary, "runs": report.runs, "find_max": report.maxima}  # fmt: skip
+                "summary": summary, "runs": report.runs, "find_max": report.maxima,
+                "sim_rate": report.sim_rate}  # fmt: skip
         Path(json_path).write_text(json.dumps(dump, ensure_ascii=False, indent=1), encoding="utf-8")
     return 1 if errors or not summary else 0
 
@@ -804,6 +898,10 @@ def main(argv: list[str] | None = None) -> int:
     option("concurrency", int, "短请求同时进行几个")
     option("burst", int, "同一瞬间发出的请求数")
     option("cancels", int, "每轮测几次取消")
+    option("ttft", int, "每轮测几次没有负载时的首字 (经过 relay 和 SDK 直连各一次)")
+    parser.add_argument(
+        "--no-sim-rate", dest="sim_rate", action="store_false", help="不量模拟服务器的速度"
+    )
     option("repeat", int, "每个 relay 跑几轮")
     option("deadline", float, f"整个运行最多几秒 (上限 {MAX_DEADLINE})")
     parser.add_argument(
