@@ -10,7 +10,7 @@
 
     python tools/load_chat.py                                  # 500 条流, 2 秒内陆续发起
     python tools/load_chat.py --ramp 0                         # 突发: 500 个请求在同一瞬间到达
-    python tools/load_chat.py --streams 1000 --max-streams 600 --tokens 400   # 过载: 多出来的 400 个应当很快得到 503
+    python tools/load_chat.py --streams 1000 --max-streams 600 --tokens 400   # 过载: 600 条流占满之后, 再来的 400 个应当很快得到 503
     python tools/load_chat.py --repeat 3                       # 重复 3 次, 报告中位数
     python tools/load_chat.py --chat-script /别处/06_complete_chat.py   # 测另一个版本 (比如改动之前的)
 """
@@ -75,11 +75,19 @@ def percentile(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else values[0]  # fmt: skip
 
 
-async def run(port: int, streams: int, text: str, ramp: float) -> list[Outcome]:
-    """在 ramp 秒内均匀地发起 streams 条流 (ramp=0: 同一瞬间), 全部同时保持打开。"""
+async def run(port: int, streams: int, limit: int, text: str, ramp: float) -> list[Outcome]:
+    """在 ramp 秒内均匀地发起 streams 条流 (ramp=0: 同一瞬间), 全部同时保持打开。
+
+    过载 (streams > limit): 先发起 limit 条, 等它们都开始流了 (服务器正忙), 再一起发出多出来的那些 ——
+    量的是"服务器已经满负荷时, 一个 503 要等多久"。"""
     body = json.dumps({"messages": [{"role": "user", "content": f"/echo {text}"}]}).encode()
-    tasks = [one_request(port, body, ramp * i / streams) for i in range(streams)]
-    return await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE)
+    first = min(streams, limit)
+    admitted = [asyncio.ensure_future(one_request(port, body, ramp * i / first)) for i in range(first)]  # fmt: skip
+    extra: list[Outcome] = []
+    if streams > limit:
+        await asyncio.sleep(ramp + 1.0)  # 名额都占满了, 流都在进行
+        extra = await asyncio.gather(*(one_request(port, body, 0) for _ in range(streams - limit)))
+    return await asyncio.wait_for(asyncio.gather(*admitted), DEADLINE) + list(extra)
 
 
 def pin(pid: int, core: int) -> None:
@@ -102,7 +110,7 @@ def one_round(args: argparse.Namespace, text: str) -> dict[str, float]:
         pin(os.getpid(), 1)
     try:
         cpu_chat, wall = cpu_seconds(chat.pid), time.perf_counter()
-        outcomes = asyncio.run(run(chat_port, args.streams, text, args.ramp))
+        outcomes = asyncio.run(run(chat_port, args.streams, args.max_streams, text, args.ramp))
         wall = time.perf_counter() - wall
         cpu_chat = cpu_seconds(chat.pid) - cpu_chat
     finally:
@@ -178,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.streams = min(args.streams, MAX_STREAMS)
     args.max_streams = args.max_streams or args.streams
+    args.chat_script = args.chat_script.resolve()  # 相对路径从当前目录算起
 
     text = "流式" * (args.tokens * 5 // 8)  # 切片长度循环 2,1,3,2,1,2: 平均 1.6 个字一个 token
     tokens = len(load_example("openai_sim.py").tokenize(text))
