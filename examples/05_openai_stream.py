@@ -213,12 +213,17 @@ MAX_LINE = 1024 * 1024  # 上游的一行最多几个字符: 真实的 chunk 不
 
 
 async def open_raw_stream(
-    stack: AsyncExitStack, client: AsyncOpenAI, model: str, messages: list[dict[str, Any]]
+    stack: AsyncExitStack,
+    client: AsyncOpenAI,
+    model: str,
+    messages: list[dict[str, Any]],
+    **options: Any,
 ) -> httpx2.Response:
     """同一个请求, 走 SDK 的通用入口 client.post (SDK 的 README 说它是给"文档里没有的接口"用的):
     认证、base_url、重试、把 4xx/5xx 变成对应的异常 —— 仍由 SDK 负责; 但它不为这个请求做参数转换,
     也不为响应包一层类型对象, 直接交出原始的 HTTP 响应。响应由 stack 关闭: await stack.aclose() 时连接随之关闭。"""
-    body = {"model": model, "messages": messages, "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
+    body = {"model": model, "messages": messages, "stream": True,
+            "stream_options": {"include_usage": True}, **options}  # fmt: skip  # options: 比如 tools
     response = await client.post(
         "/chat/completions", cast_to=httpx2.Response, body=body, stream=True
     )

@@ -352,10 +352,17 @@ def event(name: str, payload: dict[str, Any]) -> bytes:
     return sse.encode_json_event(payload, event=name)  # JSON 里没有换行: 任何文本都破坏不了分帧
 
 
-async def chat_events(relay: Relay, settings: Settings) -> AsyncIterator[bytes]:
-    """每个窗口交出一段字节 (可能包含好几个事件); 最后一定是 done 或 error。"""
+Record = tuple[str, dict[str, Any]]  # 一个事件: (名字, JSON 数据)
+
+
+async def chat_records(relay: Relay, settings: Settings) -> AsyncIterator[list[Record] | bytes]:
+    """每个窗口交出一串事件 (名字, 数据); 安静太久时交出 sse.KEEPALIVE; 最后一定是 done 或 error。
+
+    上游交出的除了文字 (reasoning / content)、finish、usage, 还可以有两种 (第 07 课用它们):
+    ("event", (名字, 数据)) 原样成为一个事件, 比如检索到的资料; ("meta", {...}) 并进最后的 done。"""
     start = time.perf_counter()
     first_token = finish = usage = None
+    meta: dict[str, Any] = {}
     try:
         async for batch in sse.with_keepalive(relay.flushes(), settings.keepalive):
             if batch is sse.KEEPALIVE:  # 模型安静了 keepalive 秒: 顺便看看是不是安静得太久了
@@ -363,27 +370,41 @@ async def chat_events(relay: Relay, settings: Settings) -> AsyncIterator[bytes]:
                     raise IdleTimeout
                 yield batch
                 continue
-            events = []
+            records: list[Record] = []
             for kind, value in batch:
                 if kind in EVENT_NAMES:
                     first_token = first_token or time.perf_counter() - start
-                    events.append(event(EVENT_NAMES[kind], {"text": value}))
+                    records.append((EVENT_NAMES[kind], {"text": value}))
+                elif kind == "event":
+                    records.append(value)
                 elif kind == "finish":
                     finish = value
                 elif kind == "usage":
                     usage = value
-            if events:
-                yield b"".join(events)
+                elif kind == "meta":
+                    meta.update(value)
+            if records:
+                yield records
     except Exception as exc:  # 响应头早已发出, 改不了状态码: 发一个 error 事件, 放在已发的文字之后
         log.warning("流在中途失败: %s: %s", type(exc).__name__, exc)
-        yield event("error", {"message": describe(exc, settings) + ", 回答不完整"})
+        yield [("error", {"message": describe(exc, settings) + ", 回答不完整"})]
         return
     if relay.stopped:
         return  # 客户端已经走了, 没有人听
     if finish is None:
-        yield event("error", {"message": "模型的流意外结束 (没有 finish_reason), 回答可能不完整"})
+        yield [("error", {"message": "模型的流意外结束 (没有 finish_reason), 回答可能不完整"})]
         return
-    yield event("done", summary(settings, start, first_token, finish, usage))
+    yield [("done", summary(settings, start, first_token, finish, usage) | meta)]
+
+
+async def chat_events(relay: Relay, settings: Settings) -> AsyncIterator[bytes]:
+    """同样的事件, 编码成 SSE 字节: 一个窗口里的几个事件拼成一段, 一次发送。"""
+    records = chat_records(relay, settings)
+    try:
+        async for item in records:
+            yield item if isinstance(item, bytes) else b"".join(event(n, p) for n, p in item)
+    finally:
+        await records.aclose()
 
 
 def summary(settings: Settings, start: float, first_token: float | None, finish: str, usage: Any):
