@@ -90,6 +90,9 @@ class Settings:
     max_pending: int = MAX_PENDING_CHARS
     send_timeout: float = SEND_TIMEOUT
     body_timeout: float = BODY_TIMEOUT
+    modes: tuple[str, ...] = (
+        "chat",
+    )  # 页面可以切换的模式: 06 只有聊天; 第 07 课还有知识库问答和智能体
     hosts: frozenset[str] = frozenset({"localhost"})  # 除了 IP 地址, 还接受哪些 Host 名字
     file_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
@@ -224,6 +227,10 @@ class StreamLimit:
 
 
 # --8<-- [start:failures]
+class UserFacing(Exception):
+    """消息本身就是给用户看的中文说明 (第 07 课: 智能体走了太多步)。"""
+
+
 class SlowReader(Exception):
     """读者跟不上: 积压的文字超过了上限。"""
 
@@ -234,6 +241,8 @@ class IdleTimeout(Exception):
 
 def describe(exc: BaseException, settings: Settings) -> str:
     """给用户看的一句话。绝不原样转发上游的报错: 其中可能有 key 的片段、内部地址。原文只进服务器日志。"""
+    if isinstance(exc, UserFacing):
+        return str(exc)
     if isinstance(exc, openai.AuthenticationError):
         return "模型服务拒绝了服务器的 API key, 请检查服务器的 OPENAI_API_KEY"
     if isinstance(exc, openai.RateLimitError):
@@ -508,12 +517,14 @@ async def until_disconnected(receive: Any) -> None:
 
 
 # --8<-- [start:open_upstream]
-async def open_upstream(service: Service, receive: Any, messages, stack: AsyncExitStack):
+async def open_upstream(
+    service: Service, receive: Any, messages, stack: AsyncExitStack, **options: Any
+):
     """向模型发出请求, 等到它的响应头。三件事谁先发生听谁的: 响应头到了 / 客户端走了 / 超时。
-    返回 (上游的响应, 一直在听客户端是否断开的任务)。"""
+    返回 (上游的响应, 一直在听客户端是否断开的任务)。options: 给模型的额外参数, 比如 tools。"""
     settings = service.settings
     opening = asyncio.ensure_future(
-        oa.open_raw_stream(stack, service.client, settings.target.model, messages)
+        oa.open_raw_stream(stack, service.client, settings.target.model, messages, **options)
     )
     leaving = asyncio.ensure_future(until_disconnected(receive))
     await asyncio.wait(
@@ -537,14 +548,20 @@ async def open_upstream(service: Service, receive: Any, messages, stack: AsyncEx
 
 # --8<-- [start:start_chat]
 async def start_chat(
-    service: Service, receive: Any, messages: list[dict[str, str]], release: Callable[[], None]
+    service: Service,
+    receive: Any,
+    messages: list[dict[str, Any]],
+    release: Callable[[], None],
+    stream: Callable[[Any], AsyncIterator[list]] = oa.raw_batches,
+    **options: Any,
 ) -> Response:
-    """名额已经占好了; release 在流结束时归还它。流没能开始, 由调用者归还。"""
+    """名额已经占好了; release 在流结束时归还它。流没能开始, 由调用者归还。
+    stream 把上游的响应变成一批批增量 (第 07 课换上自己的: 先发检索结果、在两次调用模型之间执行工具)。"""
     settings = service.settings
     upstream = AsyncExitStack()  # 负责关闭到模型的连接
     try:
         # 先拿到上游的响应头: 这时出错 (key 不对、连不上、超时) 还能回一个普通的 HTTP 错误。
-        response, leaving = await open_upstream(service, receive, messages, upstream)
+        response, leaving = await open_upstream(service, receive, messages, upstream, **options)
     except BaseException as exc:
         await upstream.aclose()
         if isinstance(exc, (openai.APIError, TimeoutError)):
@@ -557,20 +574,29 @@ async def start_chat(
         release()  # 先归还名额, 再做可能被打断的 await
         await upstream.aclose()
 
-    relay = Relay(
-        oa.raw_batches(response), settings.coalesce, settings.max_pending, upstream.aclose
-    )
+    return stream_response(settings, stream(response), leaving, cleanup, upstream.aclose)
+
+
+def stream_response(
+    settings: Settings,
+    batches: AsyncIterator[list],
+    leaving: asyncio.Task,
+    cleanup: Callable[[], Awaitable[None]],
+    close_upstream: Callable[[], Awaitable[Any]],
+) -> ChatStreamResponse:
+    """一批批增量 → 中转 (合并、上限) → 事件 → 流式响应。"""
+    relay = Relay(batches, settings.coalesce, settings.max_pending, close_upstream)
     events = chat_events(relay, settings)
     return ChatStreamResponse(events, relay, leaving, cleanup, settings.send_timeout)
 
 
 async def chat_with_slot(
-    service: Service, receive: Any, messages: Callable[[], Awaitable[list]]
+    service: Service, receive: Any, messages: Callable[[], Awaitable[list]], **start: Any
 ) -> Response:
     """先占名额, 再做任何费事的事 (读请求体、校验、请求模型): 过载时, 拒绝要又快又便宜。"""
     service.limit.acquire()
     try:
-        return await start_chat(service, receive, await messages(), service.limit.release)
+        return await start_chat(service, receive, await messages(), service.limit.release, **start)
     except BaseException:
         service.limit.release()
         raise
@@ -684,6 +710,7 @@ async def config(request: Request) -> dict[str, Any]:
         "max_answer_chars": MAX_ANSWER_CHARS,
         "max_history_chars": MAX_HISTORY_CHARS,
         "max_turns": MAX_TURNS,
+        "modes": list(settings.modes),
     }
 
 
@@ -747,13 +774,18 @@ async def index(request: Request) -> Response:
 
 
 # --8<-- [start:front_door]
+Endpoint = Callable[[Service, Request], Awaitable[Response]]
+
+
 class FrontDoor:
     """进程的 ASGI 入口。先过 check_request 这道门; POST /chat 是热路径 —— 每个 token 都要经过它的 send ——
     所以直接在这里处理, 不经过 FastAPI 的路由和那一串中间件 (每一层都给 send 包一层)。
-    其余的 (页面、/config、静态文件、CORS 预检、GET /chat/…) 照样交给 FastAPI。"""
+    其余的 (页面、/config、静态文件、CORS 预检、GET /chat/…) 照样交给 FastAPI。
+    routes: 直接处理的 POST 路径 (第 07 课再加 /rag、/agent)。"""
 
-    def __init__(self, api: FastAPI, service: Service) -> None:
+    def __init__(self, api: FastAPI, service: Service, routes: dict[str, Endpoint] | None = None):
         self.api, self.service = api, service
+        self.routes = routes or {"/chat": chat_endpoint}
         api.state.service = service
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -761,8 +793,8 @@ class FrontDoor:
             return await self.api(scope, receive, send)  # lifespan: 创建、关闭到模型的客户端
         if problem := check_request(scope, self.service.settings):
             response: Response = JSONResponse({"error": problem[1]}, status_code=problem[0])
-        elif scope["path"] == "/chat" and scope["method"] == "POST":
-            response = await chat_endpoint(self.service, Request(scope, receive))
+        elif scope["method"] == "POST" and (endpoint := self.routes.get(scope["path"])):
+            response = await endpoint(self.service, Request(scope, receive))
         else:
             return await self.api(scope, receive, send)
         response.raw_headers += cors_headers(scope)
@@ -790,10 +822,19 @@ def cors_headers(scope: Any) -> list[tuple[bytes, bytes]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run(build_parser("第 06 课: 完整的流式聊天应用").parse_args(argv))
+
+
+def run(
+    args: argparse.Namespace,
+    routes: Callable[[Any], dict[str, Endpoint]] | None = None,
+    modes: tuple[str, ...] = ("chat",),
+) -> int:
+    """选好模型 (真实的, 或者后台线程里的模拟模型), 然后运行服务器直到 Ctrl+C。
+    第 07 课带着自己的路由复用它: routes(target) 在选好模型之后给出 POST 路径 → 处理函数。"""
     for stream in (sys.stdout, sys.stderr):  # Windows 控制台或重定向到文件时也输出 UTF-8
         stream.reconfigure(encoding="utf-8", errors="replace")
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    args = parse_args(argv)
     if args.host != HOST:
         console.print(
             f"注意: 监听 {args.host}, 同一网络里的人都能使用它, 也就是在花你的 API 额度。",
@@ -803,7 +844,7 @@ def main(argv: list[str] | None = None) -> int:
     target = oa.real_target(args.base_url, args.model, args.simulate)
     if target:
         console.print(f"模型: {target.model} @ {target.base_url or 'OpenAI'}")
-        return serve(args, settings_from(args, target, simulated=False))
+        return serve(args, settings_from(args, target, False, modes), routes and routes(target))
     if not args.simulate:
         console.print(
             "没有找到 OPENAI_API_KEY, 使用第 05 课的模拟模型 (--simulate)。", style="yellow"
@@ -811,14 +852,17 @@ def main(argv: list[str] | None = None) -> int:
     with openai_sim.running_in_thread(args.token_delay) as sim:
         target = oa.Target(f"{sim.url}/v1", "sim-key", args.model or oa.SIM_MODEL)
         console.print(f"模拟模型: {target.base_url}  (统计: {sim.url}/sim/stats)")
-        return serve(args, settings_from(args, target, simulated=True))
+        return serve(args, settings_from(args, target, True, modes), routes and routes(target))
 
 
-def settings_from(args: argparse.Namespace, target: Any, simulated: bool) -> Settings:
+def settings_from(
+    args: argparse.Namespace, target: Any, simulated: bool, modes=("chat",)
+) -> Settings:
     hosts = {"localhost", args.host.lower()} | {h.lower() for h in args.allow_host}
     return Settings(
         target=target,
         simulated=simulated,
+        modes=tuple(modes),
         max_streams=args.max_streams,
         coalesce=args.coalesce,
         keepalive=args.keepalive,
@@ -831,7 +875,9 @@ def settings_from(args: argparse.Namespace, target: Any, simulated: bool) -> Set
     )
 
 
-def serve(args: argparse.Namespace, settings: Settings) -> int:
+def serve(
+    args: argparse.Namespace, settings: Settings, routes: dict[str, Endpoint] | None = None
+) -> int:
     def announce(url: str) -> None:
         page = (ROOT / "chat.html").as_uri()
         console.print(f"服务已启动: {url}")
@@ -840,17 +886,18 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"从磁盘打开页面: {page}#server={url}&token={token}", style="dim")
 
     service = Service(settings, StreamLimit(settings.max_streams))
-    front = FrontDoor(app, service)
+    front = FrontDoor(app, service, routes)
     sse.serve(front, args.host, args.port, announce, SHUTDOWN_GRACE, args.header_timeout)
     console.print("服务器已停止。")
     return 0
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="第 06 课: 完整的流式聊天应用")
+def build_parser(description: str, port: int = PORT) -> argparse.ArgumentParser:
+    """06 的全部命令行参数; 第 07 课在它上面再加自己的。"""
+    parser = argparse.ArgumentParser(description=description)
     add = parser.add_argument
     add("--host", default=HOST, help=f"监听地址 (默认 {HOST})")
-    add("--port", type=int, default=PORT, help=f"端口, 0 = 任意空闲端口 (默认 {PORT})")
+    add("--port", type=int, default=port, help=f"端口, 0 = 任意空闲端口 (默认 {port})")
     add("--model", default=os.environ.get("OPENAI_MODEL"), help="模型名 (默认 $OPENAI_MODEL)")
     add(
         "--base-url",
@@ -874,7 +921,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--body-timeout", type=float, default=BODY_TIMEOUT, help=f"请求体最多花几秒发完 (默认 {BODY_TIMEOUT:g})")  # fmt: skip
     add("--header-timeout", type=float, default=HEADER_TIMEOUT, help=f"请求头最多花几秒发完 (默认 {HEADER_TIMEOUT:g})")  # fmt: skip
     add("--allow-host", action="append", default=[], metavar="NAME", help="另外接受的 Host 名字 (可以多次使用)")  # fmt: skip
-    return parser.parse_args(argv)
+    return parser
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import re
 import secrets
 import socket
 import string
@@ -125,18 +126,67 @@ def sample_arguments(tool: dict[str, Any]) -> dict[str, Any]:
     return {name: samples.get(spec.get("type")) for name, spec in properties.items()}
 
 
+EXPRESSION = re.compile(r"[\d.()\s]*\d[\d.()\s]*(?:[-+*/^%][\d.()\s]*\d[\d.()\s]*)+")
+TIME_WORDS = ("时间", "几点", "日期", "今天", "星期")
+
+
+def choose_tool(question: str, tools: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """像一个模型那样挑工具、填参数: 问题里有算式, 交给带 expression 参数的工具; 问时间, 交给名字里有 time 的;
+    否则交给带 query 参数的 (搜索)。都不合适, 就按第一个工具的参数定义造一组参数。"""
+
+    def params(tool: dict[str, Any]) -> dict[str, Any]:
+        return tool.get("function", {}).get("parameters", {}).get("properties", {})
+
+    named = {t.get("function", {}).get("name", "tool"): t for t in tools}
+    if (math := EXPRESSION.search(question)) and (n := next((n for n, t in named.items() if "expression" in params(t)), None)):  # fmt: skip
+        return n, {"expression": math.group().strip()}
+    if any(w in question for w in TIME_WORDS) and (n := next((n for n in named if "time" in n), None)):  # fmt: skip
+        return n, {}
+    if n := next((n for n, t in named.items() if "query" in params(t)), None):
+        return n, {"query": question.strip()}
+    first = tools[0]
+    return first.get("function", {}).get("name", "tool"), sample_arguments(first)
+
+
+SOURCE = re.compile(r"^\[(\d+)\] (.+)\n((?:.+\n?)+)", re.M)  # 提示词里的资料: "[n] 标题" 加正文
+
+
+def answer_from_sources(question: str, system: str) -> Plan | None:
+    """提示词里带着检索到的资料 (第 07 课): 从资料里摘句子回答, 用 [n] 标出出处; 没有资料就直说。"""
+    if "资料" not in system:
+        return None
+    sources = SOURCE.findall(system)
+    if not sources:
+        text = f"课程资料里没有找到和「{question}」直接相关的内容。下面只是一般性的回答，没有出处：流式输出就是一边生成、一边发送。"
+        return Plan([("content", p) for p in tokenize(text)], "stop")
+    sentences = []
+    for number, _title, body in sources[:3]:
+        first = re.split(r"(?<=[。！？!?])", body.strip(), maxsplit=1)[0].strip()
+        sentences.append(f"{first[:120].rstrip('。！？!?')} [{number}]。")
+    thinking = f"资料里有 {len(sources)} 段和「{question[:30]}」有关, 先看第 1 段。"
+    text = "根据课程资料：\n\n" + "\n\n".join(sentences)
+    return Plan([("reasoning_content", p) for p in tokenize(thinking)] + [("content", p) for p in tokenize(text)], "stop")  # fmt: skip
+
+
 # --8<-- [start:sim_plan]
 def plan_reply(messages: list[dict[str, Any]], tools: list[dict] | None, delay: float) -> Plan:
     """根据最后一条消息决定怎么回答。内容是确定的, 测试可以逐字比较。"""
     last = messages[-1]
     prompt = text_of(last.get("content"))
-    if tools and last.get("role") == "user":  # 有工具可用: 先调用第一个工具
-        tool = tools[0]
-        name = tool.get("function", {}).get("name", "tool")
-        call = {"name": name, "arguments": sample_arguments(tool), "id": random_id("call_", 24)}
+    if tools and last.get("role") == "user":  # 有工具可用: 先调用一个工具
+        name, arguments = choose_tool(prompt, tools)
+        call = {"name": name, "arguments": arguments, "id": random_id("call_", 24)}
         return Plan([], "tool_calls", delay, call)
-    if last.get("role") == "tool":  # 工具的结果回来了: 据此回答
-        return Plan([("content", p) for p in tokenize(f"根据工具的结果：{prompt}")], "stop", delay)
+    if last.get("role") == "tool":  # 工具的结果回来了: 据此回答; 工具出错了, 也照实说
+        if '"error"' in prompt or prompt.startswith(("错误", "Error")):
+            text = f"工具出错了：{prompt}。我没法用它算出结果，请换个说法再问一次。"
+        else:
+            text = f"根据工具的结果：{prompt}"
+        return Plan([("content", p) for p in tokenize(text)], "stop", delay)
+    system = "\n".join(text_of(m.get("content")) for m in messages if m.get("role") in ("system", "developer"))  # fmt: skip
+    if plan := answer_from_sources(prompt.strip(), system):
+        plan.delay = delay
+        return plan
     if prompt.startswith("/echo "):
         return Plan([("content", p) for p in tokenize(prompt[len("/echo ") :])], "stop", delay)
     if prompt.strip() == "/long":

@@ -48,3 +48,25 @@ def test_start_keeps_reading_so_a_chatty_child_never_blocks(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_token_vs_chunk_runs_and_every_strategy_delivers_the_whole_answer():
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "token_vs_chunk.py"), "--token-delay", "0.001", "--repeat", "1"],
+        capture_output=True, text=True, timeout=50,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "按数量" in result.stdout and "时间窗口" in result.stdout
+
+
+def test_langchain_cost_runs():
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "langchain_cost.py"), "--tokens", "300", "--repeat", "1"],
+        capture_output=True, text=True, timeout=50,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "LangChain astream_events" in result.stdout
