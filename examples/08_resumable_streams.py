@@ -756,6 +756,8 @@ class FrontDoor:
 
     async def route(self, scope: Any, request: Request) -> Response | None:
         method, path = scope["method"], scope["path"]
+        if method == "OPTIONS" and path.startswith("/runs"):
+            return preflight(request)
         if path == "/runs" and method == "POST":
             return await start_run(self.worker, request)
         if (m := RUN_PATH.fullmatch(path)) and (m[2], method) in (("stream", "GET"), ("cancel", "POST")):  # fmt: skip
@@ -781,6 +783,20 @@ class FrontDoor:
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             return
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def preflight(request: Request) -> Response:
+    """从磁盘打开的页面 (Origin: null) 发 POST /runs 之前, 浏览器先问一句: 这几个请求头可以带吗?
+    06 的 CORS 设置不认识 Idempotency-Key, 所以 /runs 的预检在这里回答。真正的请求照样要带令牌 (check_request)。"""
+    if request.headers.get("origin") != "null":
+        return Response(status_code=400)
+    return Response(status_code=204, headers={
+        "Access-Control-Allow-Origin": "null",
+        "Access-Control-Allow-Methods": "GET, POST",
+        "Access-Control-Allow-Headers": "Content-Type, X-Chat-Token, Idempotency-Key",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    })  # fmt: skip
 
 
 # --8<-- [end:front_door]
@@ -887,7 +903,7 @@ def nginx_server(workdir: Path, workers: list[int], binary: str = "nginx", templ
     conf.write_text(text, encoding="utf-8")
     proc = subprocess.Popen(
         [binary, "-p", str(workdir), "-c", str(conf), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # 它的日志在 workdir/error.log
     )  # fmt: skip
     try:
         wait_for_port(port, proc)
@@ -930,13 +946,16 @@ def python_server(script: Path, *args: str, deadline: float = 30) -> Iterator[tu
                 found.set()
         found.set()
 
-    threading.Thread(target=drain, daemon=True).start()
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     try:
         if not found.wait(deadline) or not port:
             raise RuntimeError(f"{script.name} 没有在 {deadline} 秒内启动")
         yield proc, port[0]
     finally:
         stop_process(proc)
+        reader.join(timeout=5)
+        proc.stdout.close()  # type: ignore[union-attr]
 
 
 def post_json(url: str, body: object, timeout: float = 10) -> dict[str, Any]:
@@ -972,7 +991,8 @@ def read_some(url: str, last_id: str, seconds: float) -> tuple[list[Any], str, b
 
 
 def text_of(events: list[Any]) -> str:
-    return "".join(json.loads(e.data).get("text", "") for e in events if e.event == "delta")
+    """思考过程和回答的全部文字。"""
+    return "".join(json.loads(e.data).get("text", "") for e in events if e.event in ("reasoning", "delta"))  # fmt: skip
 
 
 def demo(args: argparse.Namespace) -> int:
