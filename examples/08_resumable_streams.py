@@ -62,6 +62,9 @@ READ_BATCH = 1000  # 读者一次从日志取几条
 SHUTDOWN_GRACE = 5.0  # 收到 SIGTERM / Ctrl+C 之后, 给自己正在生成的 run 几秒把话说完
 MAX_KEY_CHARS = 200  # Idempotency-Key 最长几个字符
 CANCEL_CHANNEL = "runs:cancel"  # Redis 的 pub/sub 频道: "请停止这个 run"
+REDIS_CONNECTIONS = (
+    4000  # 一个进程到 Redis 最多几个连接: 每个正在等新事件的读者占一个 (XREAD BLOCK)
+)
 
 console = Console(highlight=False, soft_wrap=True)
 log = logging.getLogger("runs")
@@ -302,7 +305,7 @@ class RedisStore(Store):
         import redis.asyncio as aioredis  # 只有用 --redis 时才需要这个包
 
         self.options = options
-        self.redis = aioredis.from_url(url)
+        self.redis = aioredis.from_url(url, max_connections=REDIS_CONNECTIONS)
         self.create_script = self.redis.register_script(CREATE)
         self.append_script = self.redis.register_script(APPEND)
         self.listener: asyncio.Task | None = None
@@ -749,6 +752,10 @@ class FrontDoor:
                 response = await self.route(scope, Request(scope, receive))
             except chat.ChatError as exc:
                 response = JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)  # fmt: skip
+            except Exception:  # 日志 (Redis) 出了问题: 一句中文和 503, 原文只进服务器日志
+                log.exception("读写日志失败")
+                message = "暂时读写不了回答的日志, 请稍后重试"
+                response = JSONResponse({"error": message}, status_code=503, headers={"Retry-After": "1"})  # fmt: skip
             if response is None:
                 return await self.inner(scope, receive, send)
         response.raw_headers += chat.cors_headers(scope)
