@@ -421,10 +421,21 @@ class Server(uvicorn.Server):
     没有这条规则, 一个每隔几秒才发一个字节、永远发不完请求头的连接 (slowloris) 会被一直留着;
     几千个这样的连接就能占满服务器。uvicorn 的主循环每 0.1 秒调用一次 on_tick: 借它巡视一遍连接。"""
 
-    def __init__(self, config: uvicorn.Config, header_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        header_timeout: float | None = None,
+        on_exit: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self.header_timeout = header_timeout
+        self.on_exit = on_exit  # 收到 Ctrl+C / SIGTERM 的那一刻调用 (第 08 课: 先停止接活, 再收尾)
         self.waiting: dict[Any, tuple[Any, float]] = {}  # 连接 → (它上一个请求, 从何时起在等请求头)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self.on_exit and not self.should_exit:
+            self.on_exit()
+        super().handle_exit(sig, frame)
 
     async def on_tick(self, counter: int) -> bool:
         if self.header_timeout and counter % 5 == 0:  # 每 0.5 秒看一次
@@ -454,13 +465,14 @@ def serve(
     announce: Callable[[str], None],
     grace: float = 1,
     header_timeout: float | None = None,
+    on_exit: Callable[[], None] | None = None,
 ) -> None:
-    """在前台运行一个 ASGI 应用, 直到 Ctrl+C (第 04、05、06 课共用)。
+    """在前台运行一个 ASGI 应用, 直到 Ctrl+C (第 04、05、06、08 课共用)。
 
     先自己绑定端口, 所以 port=0 时也能报出真实的端口; announce(url) 打印就绪行。
-    grace: Ctrl+C 之后最多等几秒让进行中的请求结束, 然后取消它们。"""
+    grace: Ctrl+C 之后最多等几秒让进行中的请求结束, 然后取消它们。on_exit: 收到信号时立刻调用。"""
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=grace)
-    server = Server(config, header_timeout)
+    server = Server(config, header_timeout, on_exit)
     sock = socket.create_server((host, port))
     try:  # 从打印就绪行起, Ctrl+C 随时可能到来
         announce(f"http://{host}:{sock.getsockname()[1]}")
