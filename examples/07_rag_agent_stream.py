@@ -42,9 +42,10 @@ oa = chat.oa  # 第 05 课: open_raw_stream / raw_batches
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"  # 知识库: 这套教程自己的课程
-# 本课自己不进知识库: 它原样引用了示例问题 ("量子纠缠是什么?"), 关键词检索会把
-# "提到了这个问题"的段落当成"回答了这个问题"的段落。见课文第 2 节。
-NOT_INDEXED = ("07_",)
+# 问题不是答案: 本课原样引用了示例问题 ("量子纠缠是什么?"), 每课的「练习」一节全是问题;
+# 放进知识库, 关键词检索会把"提到了这个问题"的段落当成"回答了这个问题"的段落。见课文第 2 节。
+NOT_INDEXED = ("07_",)  # 这些文件不进知识库
+QUESTIONS_ONLY = ("练习",)  # 这些小节不进知识库
 PORT = 8007
 TOP_K = 3  # 每个问题最多取几段资料
 MIN_SCORE = 1.0  # BM25 分数低于它的段落不算"找到了"
@@ -80,6 +81,8 @@ def read_passages(folder: Path = LESSONS) -> list[Passage]:
             continue
         lesson_title = path.read_text(encoding="utf-8").split("\n", 1)[0].lstrip("# ").split(":")[0]
         for heading, body in sections(path.read_text(encoding="utf-8")):
+            if heading.strip() in QUESTIONS_ONLY:
+                continue
             for text in pack(p.strip() for p in body.split("\n\n")):
                 number = path.stem.split("_")[0]  # "04"、"06b"
                 passages.append(Passage(f"{number}#{len(passages)}", f"{lesson_title} · {heading}", text))  # fmt: skip

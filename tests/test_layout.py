@@ -38,3 +38,19 @@ def test_readme_lists_every_script_and_the_two_commands():
     assert "python -m pip install -r requirements-dev.txt && python -m pytest" in readme
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "python -m pip install -r requirements-dev.txt && python -m pytest" in ci
+
+
+def test_every_lesson_says_how_long_it_takes():
+    for lesson in sorted((ROOT / "lessons").glob("*.md")):
+        head = lesson.read_text(encoding="utf-8").split("\n")[:5]
+        assert any(re.match(r"> 用时: 约 \d+ 分钟", line) for line in head), (
+            f"{lesson.name}: 开头缺少 '> 用时: 约 N 分钟'"
+        )
+
+
+def test_every_exercise_is_linked_from_its_lessons_exercise_section():
+    for stub in sorted((ROOT / "exercises").glob("[0-9][0-9]_*/[0-9][0-9]_*.py")):
+        lesson = next((ROOT / "lessons").glob(f"{stub.name[:2]}_*.md"))
+        section = lesson.read_text(encoding="utf-8").partition("\n## 练习\n")[2]
+        link = f"](../exercises/{stub.parent.name}/{stub.name})"
+        assert link in section, f"{lesson.name} 的「练习」一节没有链接到 {stub.relative_to(ROOT)}"
