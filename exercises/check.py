@@ -60,6 +60,10 @@ CATALOG = [
     ("06_stream_limit", 2, "并发名额留到流结束才归还"),
     ("06_coalesce", 3, "按时间窗口合并输出, 第一片立刻发出"),
     ("06_relay", 3, "转发给客户端, 断开时立刻取消上游"),
+    ("07_rag_stream", 1, "RAG 的流: 资料先到, 引用要核对"),
+    ("07_by_sentence", 2, "按句子发, 但一段文字最多攒 max_wait 秒"),
+    ("07_run_tool", 2, "运行一次工具调用: 出错是结果, 取消要传出去"),
+    ("07_agent_loop", 3, "智能体的循环: 工具卡片、步数上限、停下时一起停"),
 ]
 
 console = Console(highlight=False, soft_wrap=True)
