@@ -24,7 +24,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -174,8 +174,14 @@ async def rag_stream(response: Any, retrieval: dict[str, Any]) -> AsyncIterator[
     async for batch in oa.raw_batches(response):
         answer += [value for kind, value in batch if kind == "content"]
         yield batch
-    cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", "".join(answer))} & set(range(1, len(retrieval["sources"]) + 1)))  # fmt: skip
+    cited = citations("".join(answer), len(retrieval["sources"]))
     yield [("meta", {"citations": cited, "grounded": bool(cited)})]
+
+
+def citations(answer: str, count: int) -> list[int]:
+    r"""答案里真正存在的 [n]: 模型编出来的编号 ([0]、[7]) 不算。用 [0-9] 而不是 \d: Python 的 \d 也认 "٢"、"２",
+    int() 也认它们, 页面却只把 ASCII 数字的 [n] 变成链接 —— 服务器和页面对"引用了哪几条"的看法就不一样了。"""
+    return sorted({int(n) for n in re.findall(r"\[([0-9]+)\]", answer)} & set(range(1, count + 1)))
 
 
 async def rag_endpoint(library: Library, service: Any, request: Request) -> Response:
@@ -267,9 +273,19 @@ async def run_tool(tools: dict[str, Callable], name: str, arguments: str) -> Out
         if isinstance(result, Awaitable):
             result = await asyncio.wait_for(result, TOOL_TIMEOUT)
         outcome = Outcome(result=str(result))
-    except (ToolError, ValueError, TypeError, TimeoutError) as exc:  # 坏参数、超时: 都告诉模型
+    except (
+        ToolError,
+        ValueError,
+        TypeError,
+        TimeoutError,
+    ) as exc:  # 坏参数、超时: 原样告诉模型和页面
         outcome = Outcome(error=str(exc) or type(exc).__name__)
-    except asyncio.CancelledError:
+    except (
+        Exception
+    ) as exc:  # 工具里的 bug、它连的服务挂了: 也是结果, 但消息可能带着内部地址, 只进日志
+        log.exception("工具 %s 出错", name)
+        outcome = Outcome(error=f"工具内部出错 ({type(exc).__name__})")
+    except asyncio.CancelledError:  # 不是出错: 用户按了停止, 取消继续往外传
         log.warning("工具 %s 被取消 (用了 %.2f 秒)", name, time.perf_counter() - start)
         raise
     outcome.duration_ms = round((time.perf_counter() - start) * 1000)
@@ -315,7 +331,10 @@ async def agent_stream(
             if step > 1:  # 第一轮的响应已经由 06 的 open_upstream 拿到了
                 opening = oa.open_raw_stream(stack, service.client, service.settings.target.model, messages, tools=TOOL_SCHEMAS)  # fmt: skip
                 response = await asyncio.wait_for(opening, service.settings.headers_timeout)
-            async for batch in oa.raw_batches(response):
+            batches = await stack.enter_async_context(
+                aclosing(oa.raw_batches(response))
+            )  # 读者走了: 当场关闭
+            async for batch in batches:
                 rest = tool_calls(batch, calls)
                 finish = next((v for k, v in rest if k == "finish"), finish)
                 if visible := [(k, v) for k, v in rest if k != "finish"]:
@@ -324,6 +343,8 @@ async def agent_stream(
             if finish:
                 yield [("finish", finish)]
             return  # 没有 finish: 06 会说"模型的流意外结束"
+        if step == MAX_STEPS:
+            break  # 这一轮要的工具不再运行: 它们的结果已经没有模型会读了
         messages.append({"role": "assistant", "content": None, "tool_calls": [
             {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
             for c in calls.values()]})  # fmt: skip
@@ -452,27 +473,47 @@ SENTENCE_WAIT = 0.5  # 一句话最多攒几秒
 
 async def by_sentence(batches: AsyncIterator[list], max_wait: float = SENTENCE_WAIT):
     """按句子发: 攒到句号、问号、换行才交出一段 (语音合成要整句; 引用 [n] 也跟在句子后面)。
-    但最多攒 max_wait 秒: 一句很长的话不能让读者一直干等。其余种类 (思考、finish、用量) 随到随交。"""
-    pending, since = "", 0.0
-    async for batch in batches:
-        out = []
-        for kind, value in batch:
-            if kind != "content":
-                out.append((kind, value))
+    但一段文字最多攒 max_wait 秒, 即使模型说到一半停下来: 只在下一批到来时才看表是不够的。
+    其余种类 (思考、finish、用量) 随到随交, 但先让攒着的文字出去: 顺序不变。"""
+    loop = asyncio.get_running_loop()
+    source, reading = aiter(batches), None  # reading: 正在等的下一批
+    pending, deadline = "", 0.0
+    try:
+        while True:
+            reading = reading or asyncio.ensure_future(anext(source, None))
+            # 带期限地等, 但到期不取消读取 (wait_for 会取消它, 取消穿进上游, 后面的字就全丢了)
+            done, _ = await asyncio.wait({reading}, timeout=max(0.0, deadline - loop.time()) if pending else None)  # fmt: skip
+            if not done:
+                yield [("content", pending)]  # 等太久了: 没说完也先发, 读取接着挂着
+                pending = ""
                 continue
-            since = since if pending else time.monotonic()
-            pending += value
-            cut = max((m.end() for m in SENTENCE_END.finditer(pending)), default=0)
-            if not cut and time.monotonic() - since >= max_wait:
-                cut = len(pending)  # 等太久了: 没说完也先发
-            if cut:
-                out.append(("content", pending[:cut]))
-                pending = pending[cut:]
-                since = time.monotonic()
-        if out:
-            yield out
-    if pending:
-        yield [("content", pending)]
+            finished, reading = reading, None
+            if finished.exception() and pending:
+                yield [("content", pending)]  # 上游出错: 先交出已经有的
+                pending = ""
+            batch = finished.result()  # 出错就在这里抛出去
+            if batch is None:
+                break
+            out = []
+            for kind, value in batch:
+                if kind != "content":
+                    out += [("content", pending), (kind, value)] if pending else [(kind, value)]
+                    pending = ""
+                    continue
+                deadline = deadline if pending else loop.time() + max_wait  # 期限从最早的那个字算起
+                pending += value
+                cut = max((m.end() for m in SENTENCE_END.finditer(pending)), default=0)
+                if cut:
+                    out.append(("content", pending[:cut]))
+                    pending, deadline = pending[cut:], loop.time() + max_wait  # 剩下的字是刚到的
+            if out:
+                yield out
+        if pending:
+            yield [("content", pending)]
+    finally:
+        if reading:  # 消费者提前走了: 取消还挂着的读取, 等它结束
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
 
 
 # --8<-- [end:sentences]

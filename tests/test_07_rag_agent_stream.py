@@ -116,6 +116,82 @@ def test_a_failing_tool_is_reported_and_the_agent_goes_on(app):
     assert payload(evts[1])["error"] == "除数是 0" and payload(evts[1])["result"] is None
 
 
+def test_closing_the_agent_closes_the_models_stream_at_once(monkeypatch):
+    closed = []
+
+    async def endless(response):
+        try:
+            while True:
+                yield [("content", "字")]
+                await asyncio.sleep(0)
+        finally:
+            closed.append("closed")
+
+    monkeypatch.setattr(rag.oa, "raw_batches", endless)
+    service = rag.chat.Service(rag.chat.Settings(target=rag.oa.Target(None, "key", "model")), rag.chat.StreamLimit(1))  # fmt: skip
+
+    async def run():
+        stream = rag.agent_stream(service, {}, None, [{"role": "user", "content": "你好"}])
+        await anext(stream)
+        await stream.aclose()  # 读者走了
+        return list(closed)
+
+    assert asyncio.run(run()) == ["closed"], "模型的流当场关闭, 不等垃圾回收"
+
+
+def test_a_buggy_tool_is_a_result_whose_details_stay_in_the_log():
+    async def search(query: str) -> str:
+        raise RuntimeError("连不上 http://10.0.0.7:9200 (内部地址)")
+
+    outcome = asyncio.run(rag.run_tool({"search": search}, "search", '{"query": "x"}'))
+    assert outcome.result is None and "RuntimeError" in outcome.error, (
+        "工具的 bug 也是结果, 不是崩溃"
+    )
+    assert "10.0.0.7" not in outcome.error, "意外异常的消息只进日志: 它可能带着内部地址"
+
+
+def test_only_ascii_digits_are_citations():
+    assert rag.citations("续传靠 id [٢]。名额 [２] 在流结束时归还 [1], 另见 [7]。", 3) == [1]
+
+
+async def timed_batches(plan: list[tuple[float, list]]):
+    """按计划交出几批: (先睡几秒, 这一批)。"""
+    for pause, batch in plan:
+        await asyncio.sleep(pause)
+        yield batch
+
+
+def run_chunker(plan: list[tuple[float, list]], max_wait: float) -> list[tuple[float, list]]:
+    async def run():
+        start, got = time.monotonic(), []
+        async for out in rag.by_sentence(timed_batches(plan), max_wait):
+            got.append((time.monotonic() - start, out))
+        return got
+
+    return asyncio.run(run())
+
+
+def test_by_sentence_sends_a_half_sentence_when_the_model_pauses():
+    wait = 0.1
+    got = run_chunker(
+        [(0, [("content", "这是一句很长的话")]), (6 * wait, [("content", "说完了。")])], wait
+    )
+    first_at, first = got[0]
+    assert first == [("content", "这是一句很长的话")]
+    assert 0.5 < first_at / wait < 2.5, (
+        f"模型停下时, 攒着的字最多等大约 max_wait: 等了 {first_at / wait:.1f} 个"
+    )
+    assert got[-1][1] == [("content", "说完了。")]
+
+
+def test_by_sentence_keeps_text_before_what_follows_it():
+    got = run_chunker([(0, [("content", "我来算一下"), ("finish", "tool_calls")])], 10)
+    assert [item for _, out in got for item in out] == [
+        ("content", "我来算一下"),
+        ("finish", "tool_calls"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("expression", "problem"),
     [("__import__('os').system('echo x')", "算不了"), ("9**9**9", "算不了"), ("1/0", "除数是 0"), ("abs(-1)", "算不了")],
@@ -169,7 +245,7 @@ def test_the_agent_gives_up_after_max_steps(monkeypatch):
 
     got = asyncio.run(run())
     starts = [v for k, v in got if k == "event" and v[0] == "tool_start"]
-    assert len(starts) == rag.MAX_STEPS
+    assert len(starts) == rag.MAX_STEPS - 1, "最后一轮要的工具不再运行: 它们的结果没有模型会读了"
     assert rag.chat.describe(rag.TooManySteps("停下了"), None) == "停下了", "给用户看的就是这句中文"
 
 

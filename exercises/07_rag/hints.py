@@ -14,7 +14,7 @@ HINTS = {
         " grounded = bool(citations)。",
     ],
     "07_by_sentence": [
-        "难点在'上游一片都没来时, 也要按时交出'。只在下一片到来时才看时间 (课上的写法) 不够:"
+        "难点在'上游一片都没来时, 也要按时交出'。只在下一片到来时才看时间不够:"
         " 等下一片的时候就要带上期限。",
         "但不能用 asyncio.wait_for(anext(source), 剩下的时间): 超时会取消那次读取, 取消穿进上游的生成器,"
         " 它就结束了, 后面的文字全丢。要让读取在超时后接着挂着: reading = asyncio.create_task(next_item()),"
@@ -36,7 +36,9 @@ HINTS = {
         " result = await asyncio.wait_for(result, timeout)。wait_for 到期时会取消工具, 再抛 asyncio.TimeoutError。",
         "捕获 Exception, 不要捕获 BaseException, 也不要 except asyncio.CancelledError 然后 return:"
         " CancelledError 是 BaseException, 它要继续往外传。asyncio.TimeoutError 单独捕获, 说明里写'超时'。",
-        "说明: str(exc) or type(exc).__name__。计时: start = time.perf_counter() 放在 try 之前,"
+        "两个 except: (ToolError, ValueError, TypeError) 的说明是 str(exc) or type(exc).__name__;"
+        ' 其余的 Exception: log.exception(...) 记下原文, 说明只写类名 f"工具内部出错 ({type(exc).__name__})"。'
+        " 计时: start = time.perf_counter() 放在 try 之前,"
         " 最后 round((time.perf_counter() - start) * 1000)。",
     ],
     "07_agent_loop": [

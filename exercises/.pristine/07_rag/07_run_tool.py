@@ -16,6 +16,9 @@
     - 不认识的工具名 (说明里带上这个名字)、坏 JSON、JSON 不是对象 (比如 "[1, 2]"、"null")、参数名不对:
       都是 error, 不抛异常; 空字符串当作 {} (不需要参数的工具, 模型常常给 "");
     - 工具自己抛的任何异常 (ToolError, 也包括 KeyError 这样的 bug): 都是 error;
+    - ToolError、ValueError、TypeError 说的是哪里不对, 消息原样放进 error (模型要靠它改正);
+      其余的异常是意外: 原文可能带着内部地址 ("连不上 http://10.0.0.7:9200"), 而 error 会显示在浏览器里,
+      所以 error 只说类名 (比如 "工具内部出错 (RuntimeError)"), 原文用 logging 记进日志;
     - error 是给人看的一句话, 不能是空字符串 (ValueError()、TimeoutError() 的 str() 都是空的);
     - async 工具超过 timeout 秒: 取消它 (它的 finally 执行), 返回 error, 说明里有"超时"两个字;
     - run_tool 自己被取消 (用户按了停止): 正在运行的工具也被取消, CancelledError 继续往外传 —— 它不是工具出错。
@@ -29,10 +32,13 @@ from __future__ import annotations
 import asyncio  # noqa: F401 (你会用到它)
 import inspect  # noqa: F401 (你会用到它: inspect.isawaitable)
 import json  # noqa: F401 (你会用到它)
+import logging
 import time  # noqa: F401 (你会用到它)
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger("tools")  # 意外异常的原文记在这里
 
 
 class ToolError(Exception):

@@ -167,7 +167,7 @@ async def check_flushes_when_upstream_pauses(ex):
         fail(
             "没说完的文字最多攒大约 max_wait (1.8 个 max_wait 以内) 就交出, 即使上游还没有来下一片",
             f"'这是一句很长的话' 等了 {waited:.1f} 个 max_wait, 和下一片一起才交出:"
-            " 只在下一片到来时才看时间是不够的 (课上的 by_sentence 就是这样), 按片数攒也不行;"
+            " 只在下一片到来时才看时间是不够的, 按片数攒也不行;"
             " 等下一项的时候就要带上期限",
             TIMER,
         )

@@ -181,7 +181,7 @@ async def check_only_ascii_digits(ex):
         fail(
             f"回答 {''.join(pieces)!r} 的 citations 是 [1]",
             f"{show(citations)}: Python 正则里的 \\d 也匹配 '٢' (阿拉伯-印度数字) 和 '２' (全角数字),"
-            " int() 也认它们; 页面却只把 [0-9] 的 [n] 变成链接。用 [0-9] 代替 \\d (课上的 rag_stream 用的就是 \\d)",
+            " int() 也认它们; 页面却只把 [0-9] 的 [n] 变成链接。用 [0-9] 代替 \\d",
         )
 
 

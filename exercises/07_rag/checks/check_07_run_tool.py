@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from checklib import expect_equal, expect_no_leftover_tasks, fail, now, see, show
 
@@ -14,6 +15,7 @@ MISTAKES = see("07_rag_agent_stream", "常见误区")
 CANCEL = see("02_async_generator", "4. 提前停止: aclose() 与取消")
 TIMEOUT = see("02_async_generator", "5. asyncio.timeout: 给整条流设期限")
 LIMIT = 0.1  # 工具的期限 (秒)
+INTERNAL = "http://10.0.0.7:9200"  # 意外异常里的内部地址: 不能出现在 error 里
 
 
 class Slow:
@@ -59,7 +61,7 @@ def toolbox(ex) -> dict:
 
     async def search(query: str) -> str:
         await asyncio.sleep(0)
-        raise RuntimeError("搜索服务 503")
+        raise RuntimeError(f"搜索服务 503 ({INTERNAL})")
 
     return {"add": add, "clock": clock, "divide": divide, "lookup": lookup, "picky": picky, "search": search}  # fmt: skip
 
@@ -140,21 +142,51 @@ async def check_bad_arguments_are_results(ex):
         expect_error(outcome, f"add 的参数是 {arguments!r} ({what})")
 
 
+class Recorder(logging.Handler):
+    """收下 "tools" 日志的记录 (不打印): 检查意外异常的原文是不是记进了日志。"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(self.format(record))  # format 带上 exc_info 的回溯
+
+
 async def check_tool_errors_are_results(ex):
-    """工具自己抛的任何异常都是 error (消息原样, 空消息时也有说明)"""
+    """工具自己抛的任何异常都是 error: ToolError 的消息原样; 意外异常只说类名, 原文进日志"""
     tools = toolbox(ex)
-    why = (
-        "。工具 (尤其是有 bug 的工具) 什么异常都可能抛: 只捕获几种是不够的"
-        " (课上的 run_tool 只捕获了 ToolError、ValueError、TypeError、TimeoutError), 要捕获 Exception"
-    )
-    cases = [
+    why = "。工具 (尤其是有 bug 的工具) 什么异常都可能抛: 只捕获几种是不够的, 要捕获 Exception"
+    for name, arguments, what, contains in [
         ("divide", '{"a": 1, "b": 0}', "ToolError", "除数是 0"),
-        ("search", '{"query": "x"}', "async 工具抛 RuntimeError", "503"),
-        ("lookup", '{"key": "b"}', "有 bug 的工具抛 KeyError", ""),
         ("picky", '{"value": "x"}', "工具抛 ValueError() (没有消息)", ""),
-    ]
-    for name, arguments, what, contains in cases:
+    ]:
         expect_error(await call(ex, tools, name, arguments, why=why), what, contains)
+    logger, recorder = logging.getLogger("tools"), Recorder()
+    logger.addHandler(recorder)
+    logger.propagate = False
+    try:
+        search = await call(ex, tools, "search", '{"query": "x"}', why=why)
+        lookup = await call(ex, tools, "lookup", '{"key": "b"}', why=why)
+    finally:
+        logger.removeHandler(recorder)
+        logger.propagate = True
+    expect_error(search, "async 工具抛 RuntimeError")
+    if INTERNAL in search.error:
+        fail(
+            "意外的异常: error 只说出了哪一类错 (比如 '工具内部出错 (RuntimeError)'), 不带异常的原文",
+            f"error 是 {show(search.error)}: 意外异常的消息可能带着内部地址、路径、SQL,"
+            " 而 error 会显示在浏览器的工具卡片里",
+            SEE,
+        )
+    expect_error(search, "async 工具抛 RuntimeError", "RuntimeError")
+    expect_error(lookup, "有 bug 的工具抛 KeyError", "KeyError")
+    if not any(INTERNAL in text for text in recorder.texts):
+        fail(
+            '意外异常的原文 (连同回溯) 记进日志: log.exception(...), log 是文件里的 logging.getLogger("tools")',
+            f"'tools' 日志里没有它 (收到 {len(recorder.texts)} 条记录): 出了错, 总得有人能查到原因",
+            SEE,
+        )
 
 
 async def check_timeout_cancels_the_tool(ex):

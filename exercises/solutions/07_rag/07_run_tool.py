@@ -1,7 +1,8 @@
 """参考答案: 练习 07_run_tool —— 运行一次工具调用: 出错是结果, 取消要传出去。先自己做, 再来对照。
 
-和第 07 课的 run_tool 是同一个结构, 只是捕获的是 Exception (工具里的 bug 也不该让整个请求崩掉);
-CancelledError 是 BaseException, 不在其中: 用户按了停止, 取消照样往外传, 正在 await 的工具随之被取消。
+和第 07 课的 run_tool 是同一个结构: 说明参数哪里不对的异常, 消息原样交出 (模型要靠它改正);
+其余的异常 (工具里的 bug、它连的服务挂了) 也是结果, 但原文可能带着内部地址, 只进日志, 给模型和页面的只有类名。
+CancelledError 是 BaseException, 不在 Exception 里: 用户按了停止, 取消照样往外传, 正在 await 的工具随之被取消。
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger("tools")
 
 
 class ToolError(Exception):
@@ -46,7 +50,14 @@ async def run_tool(
         outcome = Outcome(result=str(result))
     except asyncio.TimeoutError:  # 3.10 里它和内置的 TimeoutError 不是同一个类
         outcome = Outcome(error=f"工具运行超时 (超过 {timeout:g} 秒)")
-    except Exception as exc:  # 坏参数、工具出错、工具里的 bug: 都告诉模型; CancelledError 不在其中
+    except (
+        ToolError,
+        ValueError,
+        TypeError,
+    ) as exc:  # 坏参数、工具说明了的失败: 原样告诉模型和页面
         outcome = Outcome(error=str(exc) or type(exc).__name__)
+    except Exception as exc:  # 意外的异常: 也是结果, 但原文只进日志; CancelledError 不在其中
+        log.exception("工具 %s 出错", name)
+        outcome = Outcome(error=f"工具内部出错 ({type(exc).__name__})")
     outcome.duration_ms = round((time.perf_counter() - start) * 1000)
     return outcome
