@@ -64,6 +64,9 @@ CATALOG = [
     ("07_by_sentence", 2, "按句子发, 但一段文字最多攒 max_wait 秒"),
     ("07_run_tool", 2, "运行一次工具调用: 出错是结果, 取消要传出去"),
     ("07_agent_loop", 3, "智能体的循环: 工具卡片、步数上限、停下时一起停"),
+    ("08_resume_after", 1, "按 Last-Event-ID 算出从哪里接着读: 宁可重复, 不可遗漏"),
+    ("08_follow", 2, "跟着日志读: 先读存着的, 再等新的, 不重复不遗漏"),
+    ("08_lease", 3, "原子的追加与租约: 主人死了, 结尾只能有一个"),
 ]
 
 console = Console(highlight=False, soft_wrap=True)
