@@ -58,6 +58,7 @@ CATALOG = [
     ("05_raw_stream", 3, "从原始字节读 OpenAI 流: [DONE]、错误、关闭"),
     ("06_chat_events", 1, "把增量变成命名的 SSE 事件 (JSON 里的文本)"),
     ("06_stream_limit", 2, "并发名额留到流结束才归还"),
+    ("06_safe_render", 2, "页面安全地显示模型输出 (JS, 在 Chromium 里检查)", ".js"),
     ("06_coalesce", 3, "按时间窗口合并输出, 第一片立刻发出"),
     ("06_relay", 3, "转发给客户端, 断开时立刻取消上游"),
     ("07_rag_stream", 1, "RAG 的流: 资料先到, 引用要核对"),
@@ -82,6 +83,7 @@ class Exercise:
     name: str
     stars: int
     title: str
+    suffix: str = ".py"  # 06_safe_render 是页面里的 JavaScript
 
     @property
     def folder(self) -> str:
@@ -90,15 +92,15 @@ class Exercise:
 
     @property
     def path(self) -> Path:
-        return HERE / self.folder / f"{self.name}.py"
+        return HERE / self.folder / f"{self.name}{self.suffix}"
 
     @property
     def pristine(self) -> Path:
-        return PRISTINE / self.folder / f"{self.name}.py"
+        return PRISTINE / self.folder / f"{self.name}{self.suffix}"
 
     @property
     def solution(self) -> Path:
-        return SOLUTIONS / self.folder / f"{self.name}.py"
+        return SOLUTIONS / self.folder / f"{self.name}{self.suffix}"
 
     @property
     def checks(self) -> Path:
@@ -115,7 +117,7 @@ EXERCISES = [Exercise(*row) for row in CATALOG]
 
 def find(name: str) -> Exercise:
     """完整的名字, 或者唯一的开头; 也接受文件路径 (exercises/04_sse/04_sse_decoder.py)。"""
-    key = Path(name).name.removesuffix(".py")
+    key = Path(name).name.removesuffix(".py").removesuffix(".js")
     matches = [ex for ex in EXERCISES if ex.name == key] or [
         ex for ex in EXERCISES if ex.name.startswith(key)
     ]
@@ -264,7 +266,9 @@ def cmd_check(ex: Exercise) -> bool:
     remember(progress, ex, outcome.ok)
     save_progress(progress)
     if outcome.ok:
-        console.print(f"[green]通过![/] 参考答案在 exercises/solutions/{ex.folder}/{ex.name}.py")
+        console.print(
+            f"[green]通过![/] 参考答案在 exercises/solutions/{ex.folder}/{ex.name}{ex.suffix}"
+        )
     else:
         console.print(f"[yellow]还没通过。[/] 需要提示: python exercises/check.py --hint {ex.name}")
     return outcome.ok
@@ -297,7 +301,7 @@ def cmd_hint(ex: Exercise, show_all: bool) -> int:
         console.print("没有更多提示了。", end="")
     if shown == len(hints):
         console.print(
-            f"实在卡住, 参考答案在 exercises/solutions/{ex.folder}/{ex.name}.py (先自己试试!)"
+            f"实在卡住, 参考答案在 exercises/solutions/{ex.folder}/{ex.name}{ex.suffix} (先自己试试!)"
         )
     return 0
 

@@ -3,6 +3,8 @@
     python exercises/runner.py 检查模块.py 被检查的文件.py
 
 被检查的文件可以是学习者的练习、初始文件或参考答案: 检查只认"传进来的那个模块"。
+不是 .py 的文件 (06_safe_render.js) 不导入: 检查拿到的 ex 只有 ex.path, 由检查自己交给浏览器。
+检查模块可以定义 teardown(): 全部检查之后 (通过与否) 调用, 比如关掉浏览器。
 每项检查按顺序运行, 遇到第一项没通过就停下 (一次只看一个问题)。退出码: 0 全部通过, 1 没通过。
 """
 
@@ -16,7 +18,7 @@ import sys
 import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from rich.console import Console
@@ -124,9 +126,21 @@ def report(ok: bool, name: str, details: list[tuple[str, str]] | None = None) ->
 def check_file(checks_path: Path, target: Path) -> bool:
     sys.path.insert(0, str(checks_path.parent))  # 同一课的检查可以共用辅助模块
     checks = load(checks_path, f"checks_{checks_path.stem}")
+    try:
+        return run_all(checks, target)
+    finally:
+        if teardown := getattr(checks, "teardown", None):
+            teardown()
+
+
+def run_all(checks: ModuleType, target: Path) -> bool:
     default_see = getattr(checks, "SEE", "这一课的课程")
     try:
-        module = load(target, f"exercise_{target.stem}")
+        module = (
+            load(target, f"exercise_{target.stem}")
+            if target.suffix == ".py"
+            else SimpleNamespace(path=target)
+        )
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # 包括 SystemExit: 导入时调用 sys.exit() 不能算"通过"

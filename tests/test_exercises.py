@@ -73,7 +73,11 @@ def test_verify_every_stub_fails_and_every_solution_passes():
 
 
 def test_at_least_three_exercises_per_lesson_and_every_file_is_in_the_catalog():
-    on_disk = sorted(p.stem for p in EXERCISES.glob("[0-9][0-9]_*/[0-9][0-9]_*.py"))
+    stubs = [
+        *EXERCISES.glob("[0-9][0-9]_*/[0-9][0-9]_*.py"),
+        *EXERCISES.glob("[0-9][0-9]_*/[0-9][0-9]_*.js"),
+    ]
+    on_disk = sorted(p.stem for p in stubs)
     assert on_disk == sorted(NAMES), "exercises/ 里的练习文件和 check.py 的 CATALOG 对不上"
     for lesson in ("01", "02", "03", "04", "05", "06", "07", "08"):
         assert sum(name.startswith(lesson) for name in NAMES) >= 3, f"第 {lesson} 课的练习少于 3 个"

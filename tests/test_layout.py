@@ -49,7 +49,12 @@ def test_every_lesson_says_how_long_it_takes():
 
 
 def test_every_exercise_is_linked_from_its_lessons_exercise_section():
-    for stub in sorted((ROOT / "exercises").glob("[0-9][0-9]_*/[0-9][0-9]_*.py")):
+    exercises = ROOT / "exercises"
+    stubs = [
+        *exercises.glob("[0-9][0-9]_*/[0-9][0-9]_*.py"),
+        *exercises.glob("[0-9][0-9]_*/[0-9][0-9]_*.js"),
+    ]
+    for stub in sorted(stubs):
         lesson = next((ROOT / "lessons").glob(f"{stub.name[:2]}_*.md"))
         section = lesson.read_text(encoding="utf-8").partition("\n## 练习\n")[2]
         link = f"](../exercises/{stub.parent.name}/{stub.name})"

@@ -32,4 +32,14 @@ HINTS = {
         "finally: 取消两个任务, await asyncio.gather(..., return_exceptions=True), 最后 await upstream.aclose()。"
         ' 顺序很重要: 任务还在读上游时就 aclose(), 会得到 "asynchronous generator is already running"。',
     ],
+    "06_safe_render": [
+        "两步: marked.parse(text) 得到 HTML, DOMPurify.sanitize(html, 设置) 清理它, 然后才赋给 box.innerHTML。"
+        " 顺序不能反: 先清理再转换, Markdown 可以重新造出 javascript: 链接。",
+        "DOMPurify 的默认设置挡住了脚本, 但不挡 <img>、<video>、style、<form>、id。用白名单:"
+        " {ALLOWED_TAGS: [Markdown 需要的标签…], ALLOWED_ATTR: ['href', 'title', 'start', 'align']}。",
+        "Markdown 图片: marked.use({renderer: {image: ({href, text}) => 转义后的 `[图片: ${text || href}]`}})"
+        " —— 这段文字会被当成 HTML, 所以先把 & < > \" ' 换成字符实体。",
+        '链接: DOMPurify.addHook("afterSanitizeAttributes", (node) => { if (node.tagName === "A") 设置 target 和 rel })。',
+        "marked.use 和 DOMPurify.addHook 都是全局的: 放在函数外面, 只调用一次。第 06 课 chat.html 的第 3 段就是完整的写法。",
+    ],
 }
