@@ -28,24 +28,21 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import lesson  # 按编号导入前面的课
+import local_services  # 本机的 Redis、nginx 和脚本进程 (--demo 用)
 import openai_sim  # 模拟模型 (第 05 课)
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
@@ -843,126 +840,10 @@ def serve(args: argparse.Namespace, settings: Any) -> int:
 # --demo: Redis + 两个 worker + nginx, 全在本机的空闲端口上; 跑一遍场景, 说明发生了什么, 然后全部停掉。
 # ---------------------------------------------------------------------------------------------
 
-NGINX_TEMPLATE = ROOT / "examples" / "nginx" / "08_two_workers.conf"
 INSTALL_HINT = """需要 redis-server 和 nginx (只在本机运行, 不需要配置成服务):
     Debian / Ubuntu:  sudo apt-get install -y redis-server nginx
     macOS (Homebrew): brew install redis nginx
 装好之后再运行: python examples/08_resumable_streams.py --demo"""
-
-
-def find_binary(name: str) -> str | None:
-    """nginx 在 Debian 上装在 /usr/sbin, 普通用户的 PATH 里常常没有它。"""
-    return shutil.which(name) or next(
-        (
-            str(p)
-            for d in ("/usr/sbin", "/usr/local/sbin", "/opt/homebrew/bin")
-            if (p := Path(d) / name).exists()
-        ),  # fmt: skip
-        None,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, deadline: float = 15) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} 启动失败 (退出码 {proc.returncode})")
-        try:
-            socket.create_connection((HOST, port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{proc.args[0]} 在 {deadline:g} 秒内没有开始监听 {port}")
-
-
-# --8<-- [start:start_redis]
-@contextmanager
-def redis_server(workdir: Path, binary: str = "redis-server") -> Iterator[str]:
-    """一个只给这次运行用的 Redis: 本机的空闲端口, 自己的数据目录, 不落盘; 离开时停掉。返回它的 URL。"""
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", HOST, "--dir", str(workdir), "--save", "",
-         "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for_port(port, proc)
-        yield f"redis://{HOST}:{port}/0"
-    finally:
-        stop_process(proc)
-
-
-@contextmanager
-def nginx_server(workdir: Path, workers: list[int], binary: str = "nginx", template: Path = NGINX_TEMPLATE) -> Iterator[int]:  # fmt: skip
-    """nginx, 以当前用户在前台运行: 配置、pid、日志、临时文件都在 workdir 里, 只监听本机。返回它的端口。"""
-    port = free_port()
-    text = template.read_text(encoding="utf-8")
-    for name, value in {"PREFIX": str(workdir), "PORT": str(port),
-                        "WORKER1": str(workers[0]), "WORKER2": str(workers[-1])}.items():  # fmt: skip
-        text = text.replace(f"@{name}@", value)
-    conf = workdir / "nginx.conf"
-    conf.write_text(text, encoding="utf-8")
-    proc = subprocess.Popen(
-        [binary, "-p", str(workdir), "-c", str(conf), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # 它的日志在 workdir/error.log
-    )  # fmt: skip
-    try:
-        wait_for_port(port, proc)
-        yield port
-    finally:
-        stop_process(proc)
-
-
-# --8<-- [end:start_redis]
-
-
-def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@contextmanager
-def python_server(script: Path, *args: str, deadline: float = 30) -> Iterator[tuple[subprocess.Popen, int]]:  # fmt: skip
-    """在空闲端口上启动一个课程脚本 (或模拟模型), 等它打印就绪行; 它之后的输出由一个线程读走丢掉。"""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    proc = subprocess.Popen(
-        [sys.executable, str(script), "--port", "0", *args], stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, encoding="utf-8", env=env,
-    )  # fmt: skip
-    ready = re.compile(r"服务已启动: http://127\.0\.0\.1:(\d+)")
-    port: list[int] = []
-    found = threading.Event()
-
-    def drain() -> None:
-        assert proc.stdout
-        for line in proc.stdout:
-            if not port and (m := ready.search(line)):
-                port.append(int(m[1]))
-                found.set()
-        found.set()
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    try:
-        if not found.wait(deadline) or not port:
-            raise RuntimeError(f"{script.name} 没有在 {deadline} 秒内启动")
-        yield proc, port[0]
-    finally:
-        stop_process(proc)
-        reader.join(timeout=5)
-        proc.stdout.close()  # type: ignore[union-attr]
 
 
 def post_json(url: str, body: object, timeout: float = 10) -> dict[str, Any]:
@@ -1003,7 +884,10 @@ def text_of(events: list[Any]) -> str:
 
 
 def demo(args: argparse.Namespace) -> int:
-    redis_bin, nginx_bin = find_binary("redis-server"), find_binary("nginx")
+    redis_bin, nginx_bin = (
+        local_services.find_binary("redis-server"),
+        local_services.find_binary("nginx"),
+    )
     if not (redis_bin and nginx_bin):
         missing = " 和 ".join(n for n, b in (("redis-server", redis_bin), ("nginx", nginx_bin)) if not b)  # fmt: skip
         console.print(f"没有找到 {missing}。", style="yellow")
@@ -1013,18 +897,18 @@ def demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="lesson08-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         say(f"[bold]第 08 课演示[/bold]: 所有进程都在 127.0.0.1 的空闲端口上, 数据在 {workdir}")
-        redis_url = stack.enter_context(redis_server(workdir, redis_bin))
+        redis_url = stack.enter_context(local_services.redis_server(workdir, redis_bin))
         say(f"  Redis       {redis_url}")
-        _, sim_port = stack.enter_context(python_server(ROOT / "examples" / "openai_sim.py", "--token-delay", "0.05"))  # fmt: skip
+        _, sim_port = stack.enter_context(local_services.python_server(ROOT / "examples" / "openai_sim.py", "--token-delay", "0.05"))  # fmt: skip
         say(f"  模拟模型    http://127.0.0.1:{sim_port}  (每秒 20 个 token)")
         workers = {}
         for name in ("A", "B"):
-            proc, port = stack.enter_context(python_server(
+            proc, port = stack.enter_context(local_services.python_server(
                 Path(__file__), "--redis", redis_url, "--lease", "2", "--model", "sim",
                 "--base-url", f"http://127.0.0.1:{sim_port}/v1"))  # fmt: skip
             workers[f"127.0.0.1:{port}"] = (name, proc)
             say(f"  worker {name}    http://127.0.0.1:{port}")
-        nginx_port = stack.enter_context(nginx_server(workdir, [int(w.split(":")[1]) for w in workers], nginx_bin))  # fmt: skip
+        nginx_port = stack.enter_context(local_services.nginx_server(workdir, [int(w.split(":")[1]) for w in workers], nginx_bin))  # fmt: skip
         base = f"http://127.0.0.1:{nginx_port}"
         say(f"  nginx       {base}  (轮流转给 A 和 B; 配置: examples/nginx/08_two_workers.conf)\n")
         name_of = lambda worker_id: workers.get(worker_id, ("?",))[0]  # noqa: E731

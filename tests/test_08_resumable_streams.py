@@ -24,6 +24,7 @@ from conftest import EXAMPLES, ROOT, load_script, start_path, start_script
 
 sse = load_script("04")
 runs = load_script("08")
+services = runs.local_services  # 本机的 Redis、nginx (examples/local_services.py)
 sys.path.insert(0, str(ROOT / "tools"))
 import nginx_buffering  # noqa: E402
 
@@ -34,7 +35,7 @@ ECHO = "续传" * 60  # /echo 它: 约 75 个 token
 
 
 def need(name: str) -> str:
-    path = runs.find_binary(name)
+    path = services.find_binary(name)
     if path:
         return path
     reason = f"没有找到 {name}"
@@ -60,7 +61,7 @@ def stats_url(sim) -> str:
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
     binary = need("redis-server")
-    with runs.redis_server(tmp_path_factory.mktemp("redis"), binary) as url:
+    with services.redis_server(tmp_path_factory.mktemp("redis"), binary) as url:
         yield url
 
 
@@ -456,7 +457,7 @@ def test_sigterm_finishes_or_marks_its_own_runs_and_exits_in_bounded_time(sim, r
 def nginx(redis_pair, tmp_path_factory):
     binary = need("nginx")
     a, b = redis_pair
-    with runs.nginx_server(tmp_path_factory.mktemp("nginx"), [a.port, b.port], binary) as port:
+    with services.nginx_server(tmp_path_factory.mktemp("nginx"), [a.port, b.port], binary) as port:
         yield f"http://127.0.0.1:{port}"
 
 

@@ -83,19 +83,19 @@ def round_06(args, text: str, tokens: int) -> dict[str, float]:
 def round_08(args, text: str, tokens: int, coalesce: float) -> dict[str, float]:
     import redis
 
-    runs = load_example("08_resumable_streams.py")
+    services = load_example("local_services.py")
     with tempfile.TemporaryDirectory(prefix="load-runs-") as tmp, ExitStack() as stack:
-        url = stack.enter_context(runs.redis_server(Path(tmp), runs.find_binary("redis-server") or "redis-server"))  # fmt: skip
+        url = stack.enter_context(services.redis_server(Path(tmp), services.find_binary("redis-server") or "redis-server"))  # fmt: skip
         client = redis.Redis.from_url(url)
         stack.callback(client.close)
         sim, _, sim_port = start("openai_sim.py", "--token-delay", str(args.token_delay))
-        stack.callback(runs.stop_process, sim)
+        stack.callback(services.stop_process, sim)
         workers = []
         for _ in range(2):
             proc, _, port = start("08_resumable_streams.py", "--redis", url, "--base-url",
                                   f"http://127.0.0.1:{sim_port}/v1", "--model", "sim",
                                   "--max-streams", str(args.runs + 10), "--coalesce", str(coalesce))  # fmt: skip
-            stack.callback(runs.stop_process, proc)
+            stack.callback(services.stop_process, proc)
             workers.append((proc, port))
         redis_pid = int(client.info("server")["process_id"])
         body = json.dumps({"messages": [{"role": "user", "content": f"/echo {text}"}]}).encode()
@@ -153,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     add("--ramp", type=float, default=2.0, help="在多少秒内把所有 run 发起完 (默认 2)")
     args = parser.parse_args(argv)
     args.runs = min(args.runs, MAX_RUNS)
-    runs = load_example("08_resumable_streams.py")
-    if not runs.find_binary("redis-server"):
+    if not load_example("local_services.py").find_binary("redis-server"):
         print("没有找到 redis-server。Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis")  # fmt: skip
         return 1
     text = "流式" * (args.tokens * 5 // 8)

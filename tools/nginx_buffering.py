@@ -154,15 +154,15 @@ def run_cases(
     cases: list[Case], n: int, interval: float, size: int, nginx: str
 ) -> dict[Case, Reading]:
     """启动需要的上游和一个 nginx, 所有组合同时量一遍, 停掉一切。"""
-    runs = load_example("08_resumable_streams.py")  # 第 08 课: 空闲端口、等端口、停进程
+    services = load_example("local_services.py")  # 空闲端口、等端口、停进程
     results: dict[Case, Reading] = {}
     with tempfile.TemporaryDirectory(prefix="nginx-buffering-") as tmp, ExitStack() as stack:
         upstreams = {}
         for http in sorted({c.http for c in cases}):
             proc, _, port = start(HERE, "--upstream", "--http", http)
-            stack.callback(runs.stop_process, proc)
+            stack.callback(services.stop_process, proc)
             upstreams[http] = port
-        port = runs.free_port()
+        port = services.free_port()
         conf = Path(tmp) / "nginx.conf"
         conf.write_text(nginx_conf(Path(tmp), port, upstreams), encoding="utf-8")
 
@@ -171,8 +171,8 @@ def run_cases(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        stack.callback(runs.stop_process, proc)
-        runs.wait_for_port(port, proc)
+        stack.callback(services.stop_process, proc)
+        services.wait_for_port(port, proc)
 
         def one(case: Case) -> None:
             query = f"?n={n}&interval={interval}&size={size}&header={int(case.header)}"
