@@ -54,6 +54,7 @@ PORT = 8008
 LEASE = 5.0  # 租约 (秒): 生成 run 的 worker 每 LEASE/3 秒续一次; 超过 LEASE 秒没续, 就当它死了
 RUN_TTL = 600  # run 结束后, 日志再保留几秒 (之后 404)
 MAX_RUN_TIME = 600  # 一个 run 最多生成几秒; 到点就停止, 以 error 事件结束
+RUNNING_GRACE = 60  # 还在生成的 run 的日志至少保留 MAX_RUN_TIME + RUN_TTL + 这么多秒: 机器再忙, 到点的 error 也写得进去
 MAX_EVENTS = 20000  # 一个 run 的日志最多几条事件 (含最后的 done / error)
 READ_BATCH = 1000  # 读者一次从日志取几条
 SHUTDOWN_GRACE = 5.0  # 收到 SIGTERM / Ctrl+C 之后, 给自己正在生成的 run 几秒把话说完
@@ -136,6 +137,11 @@ def payloads(records: list) -> list[tuple[str, str]]:
     return [(name, json.dumps(data, ensure_ascii=False)) for name, data in records]
 
 
+def ms(seconds: float) -> int:
+    """Redis 的 PEXPIRE / PX 用毫秒: 不把 1.5 秒截成 1 秒。"""
+    return int(seconds * 1000)
+
+
 def cap_record(max_events: int) -> tuple[str, str]:
     return payloads(
         [("error", {"message": f"回答太长: 一个回答最多 {max_events} 条事件, 已停止"})]
@@ -178,7 +184,7 @@ class MemoryStore(Store):
     async def create(self, run_id: str, owner: str, fingerprint: str) -> str | None:
         if run := self.get(run_id):
             return run.fingerprint
-        expires = time.monotonic() + self.options.max_run_time + self.options.ttl
+        expires = time.monotonic() + self.options.running_ttl
         self.runs[run_id] = MemoryRun(owner, fingerprint, expires)
         return None
 
@@ -248,7 +254,7 @@ def keys(run_id: str) -> list[str]:
 CREATE = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return redis.call('HGET', KEYS[2], 'fp') end
 redis.call('HSET', KEYS[2], 'state', 'running', 'last', 0, 'owner', ARGV[1], 'fp', ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
 return false
 """
@@ -280,11 +286,11 @@ end
 redis.call('HSET', KEYS[2], 'last', last)
 if final then
   redis.call('HSET', KEYS[2], 'state', 'finished')
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
   redis.call('DEL', KEYS[3])
-elseif redis.call('TTL', KEYS[1]) < 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
+elseif redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
 end
 return result
 """
@@ -329,9 +335,8 @@ class RedisStore(Store):
 
     async def create(self, run_id: str, owner: str, fingerprint: str) -> str | None:
         opt = self.options
-        ttl = int(opt.max_run_time + opt.ttl)
         existing = await self.create_script(
-            keys=keys(run_id), args=[owner, int(opt.lease * 1000), ttl, fingerprint]
+            keys=keys(run_id), args=[owner, ms(opt.lease), ms(opt.running_ttl), fingerprint]
         )
         return existing.decode() if existing is not None else None
 
@@ -339,7 +344,7 @@ class RedisStore(Store):
         self, run_id: str, records: list, final: bool = False, orphan_only: bool = False
     ) -> int:
         opt = self.options
-        args: list[Any] = [opt.max_events, int(opt.ttl), int(opt.max_run_time + opt.ttl)]
+        args: list[Any] = [opt.max_events, ms(opt.ttl), ms(opt.running_ttl)]
         args += [int(final), int(orphan_only), cap_record(opt.max_events)[1]]
         for name, data in payloads(records):
             args += [name, data]
@@ -405,6 +410,12 @@ class RunOptions:
     shutdown_grace: float = SHUTDOWN_GRACE
 
     @property
+    def running_ttl(self) -> float:
+        """还在生成的 run 的日志保留多久。只是兜底: 主人死了、又没有读者替它收尾的 run, 最终也会被清掉。
+        到点的 run 正常会在 max_run_time 秒时写下 error, 之后改成只保留 ttl 秒; 余量 RUNNING_GRACE 让那条 error 晚到也写得进去。"""
+        return self.max_run_time + self.ttl + RUNNING_GRACE
+
+    @property
     def poll(self) -> float:
         """读者等新事件, 一次最多等几秒; 等不到就看一眼主人的租约。"""
         return min(1.0, self.lease / 4)
@@ -429,6 +440,7 @@ REASONS = {  # 生成被打断的原因 → 写进日志的最后一条 error
     "timeout": "回答超过了最长生成时间 {max_run_time:g} 秒, 已停止",
     "shutdown": "服务器正在重启, 回答不完整, 请重试",
 }
+VANISHED = "这个回答在服务器上已经过期, 后面的内容读不到了"
 ORPHANED = "生成这个回答的服务器意外停止了 (超过 {lease:g} 秒没有心跳), 回答不完整"
 
 
@@ -627,8 +639,11 @@ class LogStreamResponse(Response):
             if worker.draining and self.run_id not in worker.runs:
                 return  # 这个进程要关了, 而 run 在别处生成: 读者换一个 worker 接着读 (Last-Event-ID)
             state = await store.state(self.run_id)
-            if state is None or (state.finished and after >= state.last):
-                return  # 过期了; 或者结尾刚刚写下 (下一次读就会拿到它, 这里只是保险)
+            if state is None:  # 读到一半, 日志没了 (过期、被删): 说一声, 不让流无声地结束
+                yield sse.encode_event(json.dumps({"message": VANISHED, "reason": "expired"}, ensure_ascii=False), event="error")  # fmt: skip
+                return
+            if state.finished and after >= state.last:
+                return  # 结尾刚刚写下 (下一次读就会拿到它, 这里只是保险)
             if not state.finished and not state.lease_alive:
                 message = ORPHANED.format(
                     lease=options.lease

@@ -103,6 +103,11 @@ class Exercise:
         return SOLUTIONS / self.folder / f"{self.name}{self.suffix}"
 
     @property
+    def timeout(self) -> float:
+        """整个检查最多几秒。浏览器里的练习要先启动 Chromium, 给它多一些。"""
+        return TIMEOUT if self.suffix == ".py" else 2 * TIMEOUT
+
+    @property
     def checks(self) -> Path:
         return HERE / self.folder / "checks" / f"check_{self.name}.py"
 
@@ -170,7 +175,7 @@ class Outcome:
 
 
 def run_checks(ex: Exercise, target: Path, capture: bool = True) -> Outcome:
-    """在子进程里检查 target (学习者的文件、初始文件或参考答案)。卡住的代码到 TIMEOUT 秒就算没通过。"""
+    """在子进程里检查 target (学习者的文件、初始文件或参考答案)。卡住的代码到 ex.timeout 秒就算没通过。"""
     command = [sys.executable, str(RUNNER), str(ex.checks), str(target)]
     try:
         done = subprocess.run(
@@ -179,7 +184,7 @@ def run_checks(ex: Exercise, target: Path, capture: bool = True) -> Outcome:
             text=True,
             encoding="utf-8",
             errors="replace",
-            timeout=TIMEOUT,
+            timeout=ex.timeout,
             # 不写 .pyc: 同一秒内保存两次、长度又相同时, 缓存的字节码可能是旧的 (--watch 常见)。
             env=os.environ | {"PYTHONDONTWRITEBYTECODE": "1"},
         )
@@ -259,7 +264,7 @@ def cmd_check(ex: Exercise) -> bool:
     outcome = run_checks(ex, ex.path, capture=False)
     if outcome.timed_out:
         console.print(
-            f"  [red]✗ {TIMEOUT} 秒内没有结束。[/] 是不是有死循环, 或者在等一个永远不会来的值? "
+            f"  [red]✗ {ex.timeout:g} 秒内没有结束。[/] 是不是有死循环, 或者在等一个永远不会来的值? "
             "卡住的是最后一个 ✓ 之后的那一项检查。"
         )
     progress = load_progress()
@@ -414,7 +419,7 @@ def verify_one(ex: Exercise) -> list[str]:
         problems.append(f"初始文件没有给出可读的失败信息:\n{stub.output}")
     solution = run_checks(ex, ex.solution)
     if not solution.ok:
-        why = f"超时 ({TIMEOUT} 秒)" if solution.timed_out else "没有通过"
+        why = f"超时 ({ex.timeout:g} 秒)" if solution.timed_out else "没有通过"
         problems.append(f"参考答案{why}:\n{solution.output}")
     return problems
 

@@ -324,6 +324,25 @@ def test_store_numbers_events_refuses_a_second_ending_and_caps_the_log(make_stor
     run_async(scenario())
 
 
+def test_a_run_cut_late_on_a_busy_machine_still_gets_its_ending(make_store):
+    """到点的 run 要写下 error; 机器很忙时, 计时器和这次追加可能晚到。日志不能在这之前过期 (第一版 Redis 只多留了 0.5 秒)。"""
+
+    async def scenario():
+        store = make_store(max_run_time=1.5, ttl=1)
+        await store.start(lambda run_id: None)
+        run_id = runs.new_run_id(None)
+        try:
+            await store.create(run_id, "me", "fp")
+            await store.append(run_id, [("delta", {"text": "部分"})])
+            await asyncio.sleep(1.5 + 0.7)  # 计时器晚了 0.7 秒
+            ending = [("error", {"message": "超时", "reason": "timeout"})]
+            assert await store.append(run_id, ending, True) == 2, "结尾写得进去"
+        finally:
+            await store.close()
+
+    run_async(scenario())
+
+
 def test_store_read_waits_for_the_next_append_and_gives_up_after_wait(make_store):
     async def scenario():
         store = make_store()
@@ -395,6 +414,22 @@ def test_a_reader_on_another_worker_gets_the_whole_run(redis_pair):
     stream, events = read_run(b, response.json()["run_id"])
     assert stream.headers["x-served-by"] == f"127.0.0.1:{b.port}"
     assert texts(events, "delta") == ANSWER and events[-1].event == "done"
+
+
+def test_a_run_that_vanishes_mid_read_ends_with_an_error_not_silence(redis_pair, redis_url):
+    """日志在读者读到一半时没了 (过期、被删): 读者收到一条 error, 而不是流无声地结束。"""
+    import redis
+
+    a, _ = redis_pair
+    run_id = new_run(a, "/long")
+    decoder, events = sse.SSEDecoder(), []
+    with redis.Redis.from_url(redis_url) as client, httpx.stream("GET", f"{a.url}/runs/{run_id}/stream", timeout=30) as response:  # fmt: skip
+        for chunk in response.iter_bytes():
+            events += decoder.feed(chunk)
+            if len(events) >= 3:
+                client.delete(*runs.keys(run_id))
+    assert texts(events, "delta") and events[-1].event == "error", [e.event for e in events[-3:]]
+    assert "过期" in json.loads(events[-1].data)["message"]
 
 
 def test_a_killed_worker_ends_its_runs_with_one_error_within_the_lease(sim, redis_url, redis_pair):
