@@ -170,3 +170,20 @@ async def expect_no_leftover_tasks(what: str, see: str | None = None) -> None:
     await asyncio.sleep(0)  # 给刚取消的任务一次机会结束
     if tasks := leftover_tasks():
         fail(f"{what}之后, 你启动的任务都已经结束", f"还有 {len(tasks)} 个任务在运行", see)
+
+
+async def cancel_and_wait(
+    task: asyncio.Task[Any], see: str | None = None, within: float = 1.0
+) -> None:
+    """取消 task (就像用户按了停止), 等它结束, 最多 within 秒。它自己抛出的别的异常照样抛出来给学习者看;
+    之后调用者再看 task.cancelled(): 取消要继续往外传, 不能被吞掉。"""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=within)
+    if not done:
+        fail(
+            "任务被取消后很快结束",
+            f"{within:g} 秒后还没有结束: 是不是把 CancelledError 吞掉了, 又接着等?",
+            see,
+        )
+    if not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import aclosing
 
-from checklib import expect_equal, fail, see, splits
+from checklib import cancel_and_wait, expect_equal, fail, see, splits
 
 SEE = see("02_async_generator", "4. 提前停止: aclose() 与取消")
 DECODE = see("03_http_chunked", "5. 客户端: 逐块读, 增量解码")
@@ -83,11 +83,7 @@ async def check_closed_and_cancel_propagates(ex):
     task = asyncio.create_task(reader())
     await first_line.wait()
     await asyncio.sleep(0.02)  # 现在它停在 recv() 里
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await cancel_and_wait(task)
     expect_equal(conn.closes, 1, "任务被取消后 conn.aclose() 被调用的次数")
     if not task.cancelled():
         fail(

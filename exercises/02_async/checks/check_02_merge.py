@@ -5,7 +5,15 @@ from __future__ import annotations
 import asyncio
 from contextlib import aclosing
 
-from checklib import AsyncSource, expect_equal, expect_no_leftover_tasks, fail, now, see
+from checklib import (
+    AsyncSource,
+    cancel_and_wait,
+    expect_equal,
+    expect_no_leftover_tasks,
+    fail,
+    now,
+    see,
+)
 
 SEE = see("02_async_generator", "6. 有界队列与背压")
 CANCEL = see("02_async_generator", "4. 提前停止: aclose() 与取消")
@@ -121,11 +129,7 @@ async def check_cancel_cleans_up(ex):
 
     task = asyncio.create_task(consume())
     await asyncio.sleep(0.05)
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await cancel_and_wait(task)
     if not (a.closed and b.closed):
         fail("任务被取消后, 每条流都已关闭", f"流 a 关闭了吗: {a.closed}, 流 b: {b.closed}", CANCEL)
     await expect_no_leftover_tasks("取消", CANCEL)

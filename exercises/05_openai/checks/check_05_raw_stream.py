@@ -6,7 +6,7 @@ import asyncio
 import json
 from contextlib import aclosing
 
-from checklib import AsyncSource, expect_equal, fail, see, splits
+from checklib import AsyncSource, cancel_and_wait, expect_equal, fail, see, splits
 
 SEE = see("05_openai_stream", "1. 线上的字节")
 CLOSE = see("05_openai_stream", "3. 同步的读法, 以及一定要关闭流")
@@ -110,11 +110,7 @@ async def check_cancel_closes_source(ex):
 
     task = asyncio.create_task(reader())
     await first_line.wait()
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await cancel_and_wait(task)
     if not source.closed:
         fail("任务被取消后, 上游已经关闭", "上游没有关闭", CLOSE)
     if not task.cancelled():

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from checklib import AsyncSource, expect_equal, expect_no_leftover_tasks, fail, now, see
+from checklib import (
+    AsyncSource,
+    cancel_and_wait,
+    expect_equal,
+    expect_no_leftover_tasks,
+    fail,
+    now,
+    see,
+)
 
 SEE = see("06_complete_chat", "5. 断开即取消")
 CANCEL = see("02_async_generator", "4. 提前停止: aclose() 与取消")
@@ -108,11 +116,7 @@ async def check_relay_cancelled(ex):
     client = Client()
     task = asyncio.create_task(ex.relay(source.gen(), client.send, client.receive))
     await asyncio.sleep(0.05)
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await cancel_and_wait(task)
     if not task.cancelled():
         fail("relay 以 CancelledError 结束", "CancelledError 被吞掉了", CANCEL)
     if not source.closed:

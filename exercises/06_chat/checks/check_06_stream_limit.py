@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 
-from checklib import AsyncSource, expect_equal, fail, see
+from checklib import AsyncSource, cancel_and_wait, expect_equal, fail, see
 
 SEE = see("06_complete_chat", "7. 并发限制: 名额要留到流结束")
 CANCEL = see("02_async_generator", "4. 提前停止: aclose() 与取消")
@@ -106,11 +106,7 @@ async def check_released_on_cancel(ex):
 
     task = asyncio.create_task(reader())
     await asyncio.sleep(0.05)
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await cancel_and_wait(task)
     expect_equal(limit.active, 0, "任务被取消之后的 active")
 
 

@@ -10,7 +10,7 @@ import asyncio
 import random
 from contextlib import aclosing
 
-from checklib import expect_no_leftover_tasks, fail, now, see
+from checklib import cancel_and_wait, expect_no_leftover_tasks, fail, now, see
 
 SEE = see("08_resumable_streams", "3. 读者: 从日志读, 哪个 worker 都行")
 LOG_API = see("08_resumable_streams", "4. 两种日志, 同一套语义")
@@ -328,11 +328,7 @@ async def check_cancelled_while_waiting(ex):
 
     task = asyncio.create_task(reader())
     await asyncio.sleep(KEEPALIVE * 1.5)  # 已经交出过一次保活, 正在等第二次
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await cancel_and_wait(task)
     if not task.cancelled():
         fail(
             "读者的任务以 CancelledError 结束 (取消继续往外传)",

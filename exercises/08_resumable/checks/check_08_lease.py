@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from checklib import expect_equal, expect_no_leftover_tasks, fail, now, see
+from checklib import cancel_and_wait, expect_equal, expect_no_leftover_tasks, fail, now, see
 
 SEE = see("08_resumable_streams", "4. 两种日志, 同一套语义")  # APPEND 脚本: 原子的追加
 READER = see("08_resumable_streams", "3. 读者: 从日志读, 哪个 worker 都行")
@@ -326,11 +326,7 @@ async def check_reader_cancelled(ex):
 
     task = asyncio.create_task(reader())
     await asyncio.sleep(POLL * 2.5)  # 读完了第 1 条, 正在等新的
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await cancel_and_wait(task)
     beating.cancel()
     await asyncio.gather(beating, return_exceptions=True)
     if not task.cancelled():
