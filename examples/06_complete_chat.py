@@ -90,9 +90,8 @@ class Settings:
     max_pending: int = MAX_PENDING_CHARS
     send_timeout: float = SEND_TIMEOUT
     body_timeout: float = BODY_TIMEOUT
-    modes: tuple[str, ...] = (
-        "chat",
-    )  # 页面可以切换的模式: 06 只有聊天; 第 07 课还有知识库问答和智能体
+    # 页面可以切换的模式: 06 只有聊天; 第 07 课还有知识库问答和智能体
+    modes: tuple[str, ...] = ("chat",)
     hosts: frozenset[str] = frozenset({"localhost"})  # 除了 IP 地址, 还接受哪些 Host 名字
     file_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 

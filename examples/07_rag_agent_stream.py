@@ -331,9 +331,8 @@ async def agent_stream(
             if step > 1:  # 第一轮的响应已经由 06 的 open_upstream 拿到了
                 opening = oa.open_raw_stream(stack, service.client, service.settings.target.model, messages, tools=TOOL_SCHEMAS)  # fmt: skip
                 response = await asyncio.wait_for(opening, service.settings.headers_timeout)
-            batches = await stack.enter_async_context(
-                aclosing(oa.raw_batches(response))
-            )  # 读者走了: 当场关闭
+            # 读者走了: 当场关闭
+            batches = await stack.enter_async_context(aclosing(oa.raw_batches(response)))
             async for batch in batches:
                 rest = tool_calls(batch, calls)
                 finish = next((v for k, v in rest if k == "finish"), finish)

@@ -75,9 +75,8 @@ chat = lesson.load("06")  # 校验、名额、Relay、chat_records、describe、
 
 
 # --8<-- [start:store_api]
-Entry = tuple[
-    int, str, str
-]  # 日志里的一条: (位置, 事件名, JSON 文本)。位置从 1 开始, 就是 SSE 的 id
+# 日志里的一条: (位置, 事件名, JSON 文本)。位置从 1 开始, 就是 SSE 的 id
+Entry = tuple[int, str, str]
 TERMINAL = ("done", "error")  # 一个 run 的最后一条一定是其中之一
 
 # append 的返回值: 非负数是最后一条的位置; 负数说明没有写 (或者只写了一条终止事件)
@@ -503,9 +502,8 @@ async def produce(worker: Worker, run: Run, messages: list[dict[str, str]]) -> N
             message = REASONS[run.reason].format(max_run_time=worker.options.max_run_time)
             await store.append(run.id, [("error", {"message": message, "reason": run.reason})], True)  # fmt: skip
     except Exception:
-        log.exception(
-            "run %s 写日志失败", run.id
-        )  # 比如 Redis 断了: 写不了结尾, 读者会等到租约过期
+        # 比如 Redis 断了: 写不了结尾, 读者会等到租约过期
+        log.exception("run %s 写日志失败", run.id)
     finally:
         run.timer.cancel()
         if relay:
@@ -582,9 +580,8 @@ async def stream_run(worker: Worker, run_id: str, request: Request) -> Response:
     if after > state.last:
         after = 0  # 一个还不存在的位置: 当作看不懂, 从头开始 (宁可重复, 不可遗漏)
     if state.finished and after == state.last:
-        return Response(
-            status_code=204
-        )  # 最后一条已经收到了: 204 让 EventSource 不再重连 (第 04 课)
+        # 最后一条已经收到了: 204 让 EventSource 不再重连 (第 04 课)
+        return Response(status_code=204)
     return LogStreamResponse(worker, run_id, after)
 
 
@@ -645,9 +642,8 @@ class LogStreamResponse(Response):
             if state.finished and after >= state.last:
                 return  # 结尾刚刚写下 (下一次读就会拿到它, 这里只是保险)
             if not state.finished and not state.lease_alive:
-                message = ORPHANED.format(
-                    lease=options.lease
-                )  # 主人死了: 替它写下结尾, 只会成功一次
+                # 主人死了: 替它写下结尾, 只会成功一次
+                message = ORPHANED.format(lease=options.lease)
                 await store.append(self.run_id, [("error", {"message": message, "reason": "orphaned"})], True, orphan_only=True)  # fmt: skip
             elif time.monotonic() - quiet_since >= settings.keepalive:
                 yield sse.KEEPALIVE
@@ -783,9 +779,8 @@ class FrontDoor:
             handler = stream_run(self.worker, m[1], request) if m[2] == "stream" else cancel_run(self.worker, m[1])  # fmt: skip
             return await handler
         if path == "/config" and method == "GET":
-            config = await chat.config(
-                Request({**scope, "app": chat.app})
-            )  # 06 的 /config, 再加两项
+            # 06 的 /config, 再加两项
+            config = await chat.config(Request({**scope, "app": chat.app}))
             return JSONResponse(config | {"runs": True, "lease_seconds": self.worker.options.lease})
         return None
 
@@ -828,14 +823,34 @@ def make_worker(args: argparse.Namespace, settings: Any) -> Worker:
     return Worker(service, store, options)
 
 
+def redis_problem(url: str) -> str | None:
+    """启动之前先连一下 Redis: 连不上就直说, 而不是先宣布"已启动"再失败。"""
+    import redis
+
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+            client.ping()
+    except (redis.RedisError, ValueError) as exc:
+        return f"连不上 Redis {url}: {exc}"
+    return None
+
+
 def serve(args: argparse.Namespace, settings: Any) -> int:
+    if args.redis and (problem := redis_problem(args.redis)):
+        console.print(problem, style="red")
+        console.print(
+            "先启动一个 (只在本机、不落盘): redis-server --port 6379 --bind 127.0.0.1 --save ''"
+        )
+        return 2
     worker = make_worker(args, settings)
 
     def announce(url: str) -> None:
         worker.id = url.removeprefix("http://")
         where = f"Redis 日志 {args.redis}" if args.redis else "内存日志 (只在这个进程里; 加 --redis 让几个进程共享)"  # fmt: skip
         console.print(f"服务已启动: {url}")
-        console.print(f"日志: {where}; 租约 {args.lease:g} 秒, 结束后保留 {args.ttl:g} 秒")
+        # 内存日志和生成者在同一个进程里: 不需要租约
+        lease = f"租约 {args.lease:g} 秒, " if args.redis else ""
+        console.print(f"日志: {where}; {lease}结束后保留 {args.ttl:g} 秒")
         console.print(f"浏览器打开 {url}/ , 或者: curl {url}/runs -H 'Content-Type: application/json' -d '{{\"messages\": [{{\"role\": \"user\", \"content\": \"你好\"}}]}}'")  # fmt: skip
         page = (ROOT / "chat.html").as_uri()
         token = settings.file_token
@@ -961,7 +976,10 @@ def demo(args: argparse.Namespace) -> int:
         rest, served4, done = read_some(base + again["stream_url"], "", 10)
         say(f"5. 再问一次: nginx 把请求转给了活着的 worker {name_of(again['worker'])}; 回答: {text_of(rest)!r} ({rest[-1].event if rest else '?'})")  # fmt: skip
         say("\n停止 nginx、worker、模拟模型和 Redis……")
-    say("演示结束。想在浏览器里试: 按上面的方式启动, 打开 nginx 的地址, 提问之后刷新页面。")
+    say(
+        '演示结束 (进程都已停掉)。想在浏览器里试: 照第 08 课开头的"手动起几个进程"启动 Redis、两个 worker 和 nginx,'
+    )
+    say("打开 nginx 的地址, 提问之后刷新页面 —— 回答接着往下走。")
     return 0
 
 

@@ -1,7 +1,7 @@
 """本机的辅助进程: 课程脚本、redis-server、nginx —— 都在 127.0.0.1 的空闲端口上, 用完就停。
 
-第 08 课的 --demo、测试和 tools/ 下的负载脚本共用这一份。要学的只有 start_redis 那一段
-(第 08 课第 9 节): Redis 和 nginx 都以当前用户在前台运行, 用自己的配置和数据目录, 不碰系统里的服务。
+第 08 课的 --demo、测试和 tools/ 下的负载脚本共用这一份。要学的只有 start_services 那一段
+(第 08 课第 10 节): Redis 和 nginx 都以当前用户在前台运行, 用自己的配置和数据目录, 不碰系统里的服务。
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def wait_for_port(port: int, proc: subprocess.Popen, deadline: float = 15) -> No
     raise RuntimeError(f"{proc.args[0]} 在 {deadline:g} 秒内没有开始监听 {port}")
 
 
-# --8<-- [start:start_redis]
+# --8<-- [start:start_services]
 @contextmanager
 def redis_server(workdir: Path, binary: str = "redis-server") -> Iterator[str]:
     """一个只给这次运行用的 Redis: 本机的空闲端口, 自己的数据目录, 不落盘; 离开时停掉。返回它的 URL。"""
@@ -95,7 +95,7 @@ def nginx_server(workdir: Path, workers: list[int], binary: str = "nginx", templ
         stop_process(proc)
 
 
-# --8<-- [end:start_redis]
+# --8<-- [end:start_services]
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:

@@ -365,7 +365,7 @@ def test_client_mode_gives_up_on_a_non_stream_response():
 def test_browser_eventsource_reconnects_and_resumes_without_gaps(page, impl):
     with start_script("04", "--delay", "0.05") as server:
         page.goto(f"{server.url}/?count=8&drop_after=3&impl={impl}")
-        page.wait_for_function("window.sseStats && window.sseStats.done", timeout=20_000)
+        page.wait_for_function("() => window.sseStats && window.sseStats.done", timeout=20_000)
         stats = page.evaluate("window.sseStats")
     assert stats["ids"] == list(range(1, 9)), "浏览器收到的 id 必须恰好是 1..8, 不重复不遗漏"
     assert stats["opens"] == 2 and stats["errors"] == 1, "应当断开一次、重连一次"

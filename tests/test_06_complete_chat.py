@@ -468,7 +468,7 @@ def test_browser_page_opened_from_disk_works(page, server):
     token = app.wait_for(r"#server=\S+&token=(\S+)")[1]  # 服务器启动时打印的链接
     page.goto(f"{(ROOT / 'chat.html').as_uri()}#server={app.url}&token={token}")
     page.wait_for_function(
-        "document.querySelector('[data-testid=model]').textContent.includes('sim')"
+        "() => document.querySelector('[data-testid=model]').textContent.includes('sim')"
     )
     send(page, "/echo 从磁盘打开也能用")
     assert wait_done(page).inner_text() == "从磁盘打开也能用"

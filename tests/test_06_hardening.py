@@ -393,7 +393,7 @@ def test_browser_file_page_loads_no_remote_media(page, sim):
         requests = []
         page.on("request", lambda r: requests.append(r.url))
         page.goto(file_page(app.url, token))
-        page.wait_for_function("document.querySelector('[data-testid=model]').textContent.includes('sim')")  # fmt: skip
+        page.wait_for_function("() => document.querySelector('[data-testid=model]').textContent.includes('sim')")  # fmt: skip
         payload = (
             f'<video poster="{other}/poster.png" src="{other}/v.mp4"></video>'
             f'<audio src="{other}/a.mp3" autoplay></audio>'

@@ -20,7 +20,7 @@ import httpx
 import openai_sim
 import pytest
 from chat_helpers import cancelled, send, texts, user, wait_for_count
-from conftest import EXAMPLES, ROOT, load_script, start_path, start_script
+from conftest import EXAMPLES, ROOT, load_script, run_script, start_path, start_script, unused_port
 
 sse = load_script("04")
 runs = load_script("08")
@@ -384,6 +384,17 @@ def test_an_orphan_is_finished_exactly_once_and_only_after_its_lease(redis_url):
     run_async(scenario())
 
 
+def test_an_unreachable_redis_is_reported_before_the_server_says_it_started():
+    done = run_script(
+        "08", "--port", "0", "--redis", f"redis://127.0.0.1:{unused_port()}/0", timeout=30
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "服务已启动" not in done.stdout, "连不上 Redis 时不能先说'已启动'"
+    assert (
+        "连不上 Redis" in done.stdout + done.stderr and "redis-server" in done.stdout + done.stderr
+    )
+
+
 def test_a_draining_worker_refuses_new_runs_with_a_clear_503():
     options = runs.RunOptions()
     worker = runs.Worker(runs.chat.Service(settings(), runs.chat.StreamLimit(10)), runs.MemoryStore(options), options)  # fmt: skip
@@ -545,7 +556,7 @@ def test_browser_reload_mid_answer_shows_it_whole_and_continues_live(page, sim):
         assert httpx.get(stats_url(sim)).json()["streams_started"] == started + 1, "没有重新生成"
         assert [u for u in posts if u.endswith("/runs")] == [app.url + "/runs"]
         page.reload()  # 回答结束之后再刷新: 没有什么要续的
-        page.wait_for_function("document.querySelector('[data-testid=model]').textContent.includes('sim')")  # fmt: skip
+        page.wait_for_function("() => document.querySelector('[data-testid=model]').textContent.includes('sim')")  # fmt: skip
         assert page.locator("article.assistant").count() == 0
 
 

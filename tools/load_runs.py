@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     text = "流式" * (args.tokens * 5 // 8)
     tokens = len(load_example("openai_sim.py").tokenize(text))
-    print(f"{args.runs} 个回答 ({args.ramp:g} 秒内陆续发起), 每个 {tokens} 个 token, 模型 {1 / args.token_delay:.0f} token/秒; 一台 2 核机器上的一次运行")  # fmt: skip
+    print(f"{args.runs} 个回答 ({args.ramp:g} 秒内陆续发起), 每个 {tokens} 个 token, 模型 {1 / args.token_delay:.0f} token/秒; 这台机器 ({os.cpu_count()} 核) 上的一次运行")  # fmt: skip
     direct = round_06(args, text, tokens)
     logged = round_08(args, text, tokens, 0.1)
     c0 = round_08(args, text, tokens, 0.0)
