@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -93,6 +94,7 @@ class RunState:
     owner: str  # 哪个 worker 在生成它
     lease_alive: bool  # 主人的租约还在吗
     cancel: bool = False  # 有人请求停止它
+    fingerprint: str = ""  # 建它的那个请求的指纹 (幂等键重发时比较)
 
 
 class Store:
@@ -225,7 +227,9 @@ class MemoryStore(Store):
         run = self.get(run_id)
         if run is None:
             return None
-        return RunState(run.finished, len(run.entries), run.owner, True, run.cancel)
+        return RunState(
+            run.finished, len(run.entries), run.owner, True, run.cancel, run.fingerprint
+        )
 
     async def heartbeat(self, run_ids: list[str], owner: str) -> dict[str, str]:
         for run_id in list(self.runs):
@@ -363,13 +367,13 @@ class RedisStore(Store):
     async def state(self, run_id: str) -> RunState | None:
         _, meta, lease = keys(run_id)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(meta, "state", "last", "owner", "cancel")
+            pipe.hmget(meta, "state", "last", "owner", "cancel", "fp")
             pipe.exists(lease)
-            (state, last, owner, cancel), lease_alive = await pipe.execute()
+            (state, last, owner, cancel, fp), lease_alive = await pipe.execute()
         if state is None:
             return None
         finished = state == b"finished"
-        return RunState(finished, int(last), owner.decode(), bool(lease_alive), bool(cancel))
+        return RunState(finished, int(last), owner.decode(), bool(lease_alive), bool(cancel), (fp or b"").decode())  # fmt: skip
 
     async def heartbeat(self, run_ids: list[str], owner: str) -> dict[str, str]:
         if not run_ids:
@@ -440,6 +444,7 @@ REASONS = {  # 生成被打断的原因 → 写进日志的最后一条 error
     "shutdown": "服务器正在重启, 回答不完整, 请重试",
 }
 VANISHED = "这个回答在服务器上已经过期, 后面的内容读不到了"
+STORE_DOWN = "暂时读不到这个回答的日志 (存储出了问题); 回答可能还在生成, 稍后带着 Last-Event-ID 重连可以接着读"
 ORPHANED = "生成这个回答的服务器意外停止了 (超过 {lease:g} 秒没有心跳), 回答不完整"
 
 
@@ -450,12 +455,13 @@ class Run:
     def __init__(self, worker: Worker, run_id: str, messages: list[dict[str, str]]) -> None:
         self.worker, self.id = worker, run_id
         self.reason: str | None = None  # 为什么被打断: cancelled / timeout / shutdown / taken
+        self.closing = False  # 结尾已经写下, 正在收尾: 这时的"停止"什么都不用做
         self.task = asyncio.create_task(produce(worker, self, messages))
         loop = asyncio.get_running_loop()
         self.timer = loop.call_later(worker.options.max_run_time, self.cancel, "timeout")
 
     def cancel(self, reason: str) -> None:
-        if self.reason is None and not self.task.done():
+        if self.reason is None and not self.closing and not self.task.done():
             self.reason = reason
             self.task.cancel()  # 读上游的任务随之取消, 到模型的连接随之关闭 (第 06 课的 Relay)
 
@@ -502,15 +508,17 @@ async def produce(worker: Worker, run: Run, messages: list[dict[str, str]]) -> N
             message = REASONS[run.reason].format(max_run_time=worker.options.max_run_time)
             await store.append(run.id, [("error", {"message": message, "reason": run.reason})], True)  # fmt: skip
     except Exception:
-        # 比如 Redis 断了: 写不了结尾, 读者会等到租约过期
+        # 比如 Redis 断了: 写不了结尾; Redis 回来之后, 读者在租约过期时替它写下 (说法是"服务器意外停止")
         log.exception("run %s 写日志失败", run.id)
     finally:
+        # 先做不需要等待的收尾: 名额和登记一定归还。之后的 await 里再来的"停止"是空操作 (closing), 打断不了收尾
+        run.closing = True
         run.timer.cancel()
+        worker.runs.pop(run.id, None)
+        worker.service.limit.release()
         if relay:
             await relay.aclose()
         await upstream.aclose()
-        worker.runs.pop(run.id, None)
-        worker.service.limit.release()
 
 
 # --8<-- [end:produce]
@@ -540,30 +548,50 @@ async def start_run(worker: Worker, request: Request) -> Response:
         message = "这个服务器正在关闭, 不再接受新的回答; 请重试 (会由别的服务器接手)"
         raise chat.ChatError(503, message, {"Retry-After": "1"})
     service = worker.service
+    key = idempotency_key(request)
+    run_id = new_run_id(key)
+    if key is not None and (state := await worker.store.state(run_id)) is not None:
+        # 同一个幂等键又来了 (响应丢了, 页面重发): 回答那个 run, 不占名额 —— 服务器满着 (也许正因为它) 也一样
+        messages = chat.validate(await chat.read_body(request, service.settings.body_timeout))
+        return replayed(worker, run_id, fingerprint_of(messages), state.fingerprint)
     service.limit.acquire()  # 满了: 503 (第 06 课)。名额在 run 结束时归还, 不是在这个请求结束时
     try:
-        key = idempotency_key(request)
         messages = chat.validate(await chat.read_body(request, service.settings.body_timeout))
-        fingerprint = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
-        run_id = new_run_id(key)
-        existing = await worker.store.create(run_id, worker.id, fingerprint)
+        existing = await worker.store.create(run_id, worker.id, fingerprint_of(messages))
     except BaseException:
         service.limit.release()
         raise
-    body = {"run_id": run_id, "stream_url": f"/runs/{run_id}/stream", "worker": worker.id}
-    if existing is not None:  # 同一个幂等键又来了: 还是那个 run, 不再生成第二遍
+    if existing is not None:  # 同一个键的两个请求同时到达, 另一个先建好了 run
         service.limit.release()
-        if existing != fingerprint:
-            raise chat.ChatError(422, "这个 Idempotency-Key 已经用在了另一个请求上")
-        return JSONResponse(body | {"replayed": True}, status_code=200)
+        return replayed(worker, run_id, fingerprint_of(messages), existing)
     worker.runs[run_id] = Run(worker, run_id, messages)
-    return JSONResponse(body, status_code=202)
+    return JSONResponse(run_body(worker, run_id), status_code=202)
+
+
+def fingerprint_of(messages: list[dict[str, str]]) -> str:
+    return hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+
+
+def run_body(worker: Worker, run_id: str) -> dict[str, str]:
+    return {"run_id": run_id, "stream_url": f"/runs/{run_id}/stream", "worker": worker.id}
+
+
+def replayed(worker: Worker, run_id: str, fingerprint: str, existing: str) -> Response:
+    """幂等键重发: 还是那个 run, 不再生成第二遍。键相同而请求不同, 是调用者的错。"""
+    if existing != fingerprint:
+        raise chat.ChatError(422, "这个 Idempotency-Key 已经用在了另一个请求上")
+    return JSONResponse(run_body(worker, run_id) | {"replayed": True}, status_code=200)
 
 
 # --8<-- [end:start_run]
 
 
 # --8<-- [start:stream_run]
+def error_event(message: str, reason: str) -> bytes:
+    """日志之外的 error 事件 (没有 id: 它不在日志里, 续传时不占位置)。"""
+    return sse.encode_event(json.dumps({"message": message, "reason": reason}, ensure_ascii=False), event="error")  # fmt: skip
+
+
 def resume_after(raw: str | None) -> int:
     """Last-Event-ID → 从哪个位置之后读。看不懂的 (乱码、负数、超长、含 NUL) 一律从头开始, 就像第 04 课。"""
     raw = raw or ""
@@ -621,6 +649,15 @@ class LogStreamResponse(Response):
             leaving.cancel()
 
     async def events(self) -> AsyncIterator[bytes]:
+        """follow() 的事件; 日志本身出了问题 (Redis 断了), 也以一条 error 结束, 而不是掐断连接。"""
+        try:
+            async for data in self.follow():
+                yield data
+        except Exception as exc:  # noqa: BLE001 — 读者能得到的最好结果: 一句说明, 加上已经收到的部分
+            log.warning("读日志失败 (run %s): %s: %s", self.run_id, type(exc).__name__, exc)
+            yield error_event(STORE_DOWN, "store")
+
+    async def follow(self) -> AsyncIterator[bytes]:
         worker, store, after = self.worker, self.worker.store, self.after
         settings, options = worker.service.settings, worker.options
         quiet_since = time.monotonic()
@@ -637,12 +674,12 @@ class LogStreamResponse(Response):
                 return  # 这个进程要关了, 而 run 在别处生成: 读者换一个 worker 接着读 (Last-Event-ID)
             state = await store.state(self.run_id)
             if state is None:  # 读到一半, 日志没了 (过期、被删): 说一声, 不让流无声地结束
-                yield sse.encode_event(json.dumps({"message": VANISHED, "reason": "expired"}, ensure_ascii=False), event="error")  # fmt: skip
+                yield error_event(VANISHED, "expired")
                 return
             if state.finished and after >= state.last:
                 return  # 结尾刚刚写下 (下一次读就会拿到它, 这里只是保险)
-            if not state.finished and not state.lease_alive:
-                # 主人死了: 替它写下结尾, 只会成功一次
+            if not state.finished and not state.lease_alive and self.run_id not in worker.runs:
+                # 主人死了: 替它写下结尾, 只会成功一次。主人若就在本进程, 它没死: 只是事件循环太忙, 心跳晚了
                 message = ORPHANED.format(lease=options.lease)
                 await store.append(self.run_id, [("error", {"message": message, "reason": "orphaned"})], True, orphan_only=True)  # fmt: skip
             elif time.monotonic() - quiet_since >= settings.keepalive:
@@ -697,10 +734,15 @@ async def heartbeat(worker: Worker) -> None:
 
 
 def start_draining(worker: Worker) -> None:
-    """收到 SIGTERM / Ctrl+C 的那一刻 (第 04 课 serve 的 on_exit): 不再接新的 run, 开始计时。"""
+    """收到 SIGTERM / Ctrl+C 的那一刻 (第 04 课 serve 的 on_exit): 不再接新的 run, 开始计时, 并马上开始收尾。
+    收尾要趁连接还开着: 本进程的读者得在 uvicorn 关掉连接之前收到那条 shutdown 的 error (所以 uvicorn 的宽限期更长)。"""
     if not worker.draining:
         worker.draining = True
         worker.drain_deadline = time.monotonic() + worker.options.shutdown_grace
+        with contextlib.suppress(
+            RuntimeError
+        ):  # 没有运行中的事件循环 (测试里直接调用): 留给 lifespan 收尾
+            worker.tasks.append(asyncio.get_running_loop().create_task(finish_own_runs(worker)))
 
 
 async def finish_own_runs(worker: Worker) -> None:
@@ -859,8 +901,8 @@ def serve(args: argparse.Namespace, settings: Any) -> int:
     # SIGTERM 和 Ctrl+C 一样: uvicorn 优雅地关闭之后, 交还给我们的是 KeyboardInterrupt, 进程以 0 退出
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     front = FrontDoor(worker)
-    # uvicorn 的宽限期 (等连接结束) 和我们的 (等自己的 run) 从同一刻算起, 见 finish_own_runs
-    sse.serve(front, args.host, args.port, announce, args.shutdown_grace, args.header_timeout,
+    # uvicorn 的宽限期 (等连接结束) 比我们的 (等自己的 run) 长几秒: run 先以 error 收尾, 读者收到它, 连接才关
+    sse.serve(front, args.host, args.port, announce, args.shutdown_grace + 3, args.header_timeout,
               on_exit=lambda: start_draining(worker))  # fmt: skip
     console.print("服务器已停止。")
     return 0

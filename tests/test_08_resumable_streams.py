@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -395,6 +396,74 @@ def test_an_unreachable_redis_is_reported_before_the_server_says_it_started():
     )
 
 
+def test_a_stop_that_races_the_end_of_a_run_never_keeps_its_slot(sim, monkeypatch):
+    """停止恰好落在 run 收尾的时候 (它已经写下 done, 正在关闭到模型的连接): 名额照样归还, run 照样离开 worker.runs。
+    第一版里这次取消打断了收尾, 名额永远不还 —— 一个 worker 被这样碰上 max_streams 次就再也不接新的 run。"""
+    original = runs.chat.Relay.aclose
+
+    async def slow_aclose(self):
+        await asyncio.sleep(0.1)  # 收尾时的每一次 await 都是一个窗口
+        await original(self)
+
+    monkeypatch.setattr(runs.chat.Relay, "aclose", slow_aclose)
+
+    async def scenario():
+        options = runs.RunOptions()
+        target = runs.oa.Target(f"{sim.url}/v1", "key", "sim")
+        service = runs.chat.Service(runs.chat.Settings(target=target), runs.chat.StreamLimit(40))
+        service.client = runs.oa.openai.AsyncOpenAI(api_key="key", base_url=target.base_url)
+        worker = runs.Worker(service, runs.MemoryStore(options), options)
+        try:
+            for i in range(16):  # 在收尾的不同时刻按停止
+                service.limit.acquire()
+                run_id = f"race{i}"
+                await worker.store.create(run_id, "me", "fp")
+                run = worker.runs[run_id] = runs.Run(worker, run_id, user("/echo 字")["messages"])
+                while not (await worker.store.state(run_id)).finished:
+                    await asyncio.sleep(0.005)
+                await asyncio.sleep(i * 0.02)
+                run.cancel("cancelled")
+                await asyncio.gather(run.task, return_exceptions=True)
+            assert service.limit.active == 0, f"{service.limit.active} 个名额没有归还"
+            assert worker.runs == {}
+        finally:
+            await service.client.close()
+
+    run_async(scenario())
+
+
+def test_an_idempotent_retry_is_answered_even_when_the_server_is_full(sim):
+    """幂等键存在就是为了"响应丢了, 再发一次": 那时服务器可能正满着 (满的原因之一就是那个 run)。重发不占名额, 回 200。"""
+
+    async def scenario():
+        options = runs.RunOptions()
+        target = runs.oa.Target(f"{sim.url}/v1", "key", "sim")
+        service = runs.chat.Service(runs.chat.Settings(target=target), runs.chat.StreamLimit(1))
+        service.client = runs.oa.openai.AsyncOpenAI(api_key="key", base_url=target.base_url)
+        worker = runs.Worker(service, runs.MemoryStore(options), options)
+        transport = httpx.ASGITransport(app=runs.FrontDoor(worker))
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+                key = {"Idempotency-Key": "retry-1"}
+                first = await client.post("/runs", json=user("/long"), headers=key)
+                assert first.status_code == 202
+                other = await client.post("/runs", json=user("/long"))
+                assert other.status_code == 503, "满了: 新的 run 照样被拒绝"
+                again = await client.post("/runs", json=user("/long"), headers=key)
+                assert again.status_code == 200, again.text
+                assert again.json()["run_id"] == first.json()["run_id"] and again.json()["replayed"]
+                changed = await client.post("/runs", json=user("/long 别的"), headers=key)
+                assert changed.status_code == 422, "同一个键, 不同的请求"
+            assert service.limit.active == 1, "重发没有占名额"
+            for run in list(worker.runs.values()):
+                run.cancel("cancelled")
+                await asyncio.gather(run.task, return_exceptions=True)
+        finally:
+            await service.client.close()
+
+    run_async(scenario())
+
+
 def test_a_draining_worker_refuses_new_runs_with_a_clear_503():
     options = runs.RunOptions()
     worker = runs.Worker(runs.chat.Service(settings(), runs.chat.StreamLimit(10)), runs.MemoryStore(options), options)  # fmt: skip
@@ -441,6 +510,38 @@ def test_a_run_that_vanishes_mid_read_ends_with_an_error_not_silence(redis_pair,
                 client.delete(*runs.keys(run_id))
     assert texts(events, "delta") and events[-1].event == "error", [e.event for e in events[-3:]]
     assert "过期" in json.loads(events[-1].data)["message"]
+
+
+def test_sigterm_tells_readers_on_the_same_worker_why_their_stream_ends(sim):
+    """内存日志 (默认): 读者和生成者在同一个进程里。SIGTERM 之后, 读者在连接关闭之前收到 shutdown 的 error, 而不是被掐断。"""
+    with worker(sim, "--shutdown-grace", "1") as app:
+        run_id = new_run(app, "/long")
+        decoder, events = sse.SSEDecoder(), []
+        with httpx.stream("GET", f"{app.url}/runs/{run_id}/stream", timeout=30) as response:
+            for chunk in response.iter_bytes():
+                events += decoder.feed(chunk)
+                if len(events) >= 3 and app.proc.poll() is None and not hasattr(app, "signalled"):
+                    app.signalled = True
+                    app.proc.send_signal(signal.SIGTERM)
+        assert events[-1].event == "error", [e.event for e in events[-3:]]
+        assert json.loads(events[-1].data)["reason"] == "shutdown"
+
+
+def test_losing_redis_mid_read_ends_the_stream_with_an_error(sim, tmp_path):
+    """Redis 在读者读到一半时没了: 读者收到一条 error (可以稍后带着 Last-Event-ID 重连), 而不是连接被掐断。"""
+    import redis
+
+    with services.redis_server(tmp_path, need("redis-server")) as url, worker(sim, "--redis", url) as app:
+        run_id = new_run(app, "/long")
+        decoder, events = sse.SSEDecoder(), []
+        with httpx.stream("GET", f"{app.url}/runs/{run_id}/stream", timeout=30) as response:
+            for chunk in response.iter_bytes():
+                events += decoder.feed(chunk)
+                if len(events) >= 3 and not any(e.event == "error" for e in events):
+                    with contextlib.suppress(redis.ConnectionError):
+                        redis.Redis.from_url(url).shutdown(nosave=True)
+        assert texts(events, "delta") and events[-1].event == "error", [e.event for e in events[-3:]]
+        assert "Last-Event-ID" in json.loads(events[-1].data)["message"]
 
 
 def test_a_killed_worker_ends_its_runs_with_one_error_within_the_lease(sim, redis_url, redis_pair):
