@@ -419,7 +419,7 @@ def test_a_stop_that_races_the_end_of_a_run_never_keeps_its_slot(sim, monkeypatc
                 run_id = f"race{i}"
                 await worker.store.create(run_id, "me", "fp")
                 run = worker.runs[run_id] = runs.Run(worker, run_id, user("/echo 字")["messages"])
-                while not (await worker.store.state(run_id)).finished:
+                while not (await worker.store.state(run_id)).finished:  # noqa: ASYNC110 — 像读者一样看日志: 结尾写下了没有
                     await asyncio.sleep(0.005)
                 await asyncio.sleep(i * 0.02)
                 run.cancel("cancelled")
