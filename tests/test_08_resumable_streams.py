@@ -419,7 +419,8 @@ def test_a_stop_that_races_the_end_of_a_run_never_keeps_its_slot(sim, monkeypatc
                 run_id = f"race{i}"
                 await worker.store.create(run_id, "me", "fp")
                 run = worker.runs[run_id] = runs.Run(worker, run_id, user("/echo 字")["messages"])
-                while not (await worker.store.state(run_id)).finished:  # noqa: ASYNC110 — 像读者一样看日志: 结尾写下了没有
+                # 像读者一样看日志: 结尾写下了没有
+                while not (await worker.store.state(run_id)).finished:  # noqa: ASYNC110
                     await asyncio.sleep(0.005)
                 await asyncio.sleep(i * 0.02)
                 run.cancel("cancelled")
@@ -443,7 +444,9 @@ def test_an_idempotent_retry_is_answered_even_when_the_server_is_full(sim):
         worker = runs.Worker(service, runs.MemoryStore(options), options)
         transport = httpx.ASGITransport(app=runs.FrontDoor(worker))
         try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://127.0.0.1"
+            ) as client:
                 key = {"Idempotency-Key": "retry-1"}
                 first = await client.post("/runs", json=user("/long"), headers=key)
                 assert first.status_code == 202
@@ -531,7 +534,10 @@ def test_losing_redis_mid_read_ends_the_stream_with_an_error(sim, tmp_path):
     """Redis 在读者读到一半时没了: 读者收到一条 error (可以稍后带着 Last-Event-ID 重连), 而不是连接被掐断。"""
     import redis
 
-    with services.redis_server(tmp_path, need("redis-server")) as url, worker(sim, "--redis", url) as app:
+    with (
+        services.redis_server(tmp_path, need("redis-server")) as url,
+        worker(sim, "--redis", url) as app,
+    ):
         run_id = new_run(app, "/long")
         decoder, events = sse.SSEDecoder(), []
         with httpx.stream("GET", f"{app.url}/runs/{run_id}/stream", timeout=30) as response:
@@ -540,7 +546,9 @@ def test_losing_redis_mid_read_ends_the_stream_with_an_error(sim, tmp_path):
                 if len(events) >= 3 and not any(e.event == "error" for e in events):
                     with contextlib.suppress(redis.ConnectionError):
                         redis.Redis.from_url(url).shutdown(nosave=True)
-        assert texts(events, "delta") and events[-1].event == "error", [e.event for e in events[-3:]]
+        assert texts(events, "delta") and events[-1].event == "error", [
+            e.event for e in events[-3:]
+        ]
         assert "Last-Event-ID" in json.loads(events[-1].data)["message"]
 
 
