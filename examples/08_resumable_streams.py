@@ -557,13 +557,14 @@ async def start_run(worker: Worker, request: Request) -> Response:
     service.limit.acquire()  # 满了: 503 (第 06 课)。名额在 run 结束时归还, 不是在这个请求结束时
     try:
         messages = chat.validate(await chat.read_body(request, service.settings.body_timeout))
-        existing = await worker.store.create(run_id, worker.id, fingerprint_of(messages))
+        fingerprint = fingerprint_of(messages)
+        existing = await worker.store.create(run_id, worker.id, fingerprint)
     except BaseException:
         service.limit.release()
         raise
     if existing is not None:  # 同一个键的两个请求同时到达, 另一个先建好了 run
         service.limit.release()
-        return replayed(worker, run_id, fingerprint_of(messages), existing)
+        return replayed(worker, run_id, fingerprint, existing)
     worker.runs[run_id] = Run(worker, run_id, messages)
     return JSONResponse(run_body(worker, run_id), status_code=202)
 
@@ -733,21 +734,27 @@ async def heartbeat(worker: Worker) -> None:
                 run.cancel(reason)
 
 
-def start_draining(worker: Worker) -> None:
-    """收到 SIGTERM / Ctrl+C 的那一刻 (第 04 课 serve 的 on_exit): 不再接新的 run, 开始计时, 并马上开始收尾。
-    收尾要趁连接还开着: 本进程的读者得在 uvicorn 关掉连接之前收到那条 shutdown 的 error (所以 uvicorn 的宽限期更长)。"""
+def stop_accepting(worker: Worker) -> None:
+    """不再接新的 run; 宽限期从第一次调用算起。"""
     if not worker.draining:
         worker.draining = True
         worker.drain_deadline = time.monotonic() + worker.options.shutdown_grace
-        with contextlib.suppress(
-            RuntimeError
-        ):  # 没有运行中的事件循环 (测试里直接调用): 留给 lifespan 收尾
-            worker.tasks.append(asyncio.get_running_loop().create_task(finish_own_runs(worker)))
+
+
+def start_draining(worker: Worker) -> None:
+    """收到 SIGTERM / Ctrl+C 的那一刻 (第 04 课 serve 的 on_exit): 不再接新的 run, 并马上开始收尾。
+    收尾要趁连接还开着: 本进程的读者得在 uvicorn 关掉连接之前收到那条 shutdown 的 error (所以 uvicorn 的宽限期更长)。"""
+    if worker.draining:
+        return
+    stop_accepting(worker)
+    # 没有运行中的事件循环 (测试里直接调用): 收尾留给 lifespan
+    with contextlib.suppress(RuntimeError):
+        worker.tasks.append(asyncio.get_running_loop().create_task(finish_own_runs(worker)))
 
 
 async def finish_own_runs(worker: Worker) -> None:
-    """关闭的最后一步: 自己的 run 在宽限期内说完; 说不完的, 以一条 error 结束 (读者不会永远等下去)。"""
-    start_draining(worker)
+    """自己的 run 在宽限期内说完; 说不完的, 以一条 error 结束 (读者不会永远等下去)。信号到达时开始, lifespan 结束时再兜一次底。"""
+    stop_accepting(worker)
     tasks = [run.task for run in worker.runs.values()]
     left = worker.drain_deadline - time.monotonic()
     if tasks and left > 0:

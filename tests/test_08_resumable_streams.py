@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 import openai_sim
@@ -396,6 +396,23 @@ def test_an_unreachable_redis_is_reported_before_the_server_says_it_started():
     )
 
 
+@asynccontextmanager
+async def in_process_worker(sim, slots: int):
+    """在测试自己的事件循环里的一个 worker (内存日志), 模型是模拟模型进程。离开时停掉它的 run、关掉客户端。"""
+    options = runs.RunOptions()
+    target = runs.oa.Target(f"{sim.url}/v1", "key", "sim")
+    service = runs.chat.Service(runs.chat.Settings(target=target), runs.chat.StreamLimit(slots))
+    service.client = runs.oa.openai.AsyncOpenAI(api_key="key", base_url=target.base_url)
+    worker = runs.Worker(service, runs.MemoryStore(options), options)
+    try:
+        yield worker
+    finally:
+        for run in list(worker.runs.values()):
+            run.cancel("cancelled")
+            await asyncio.gather(run.task, return_exceptions=True)
+        await service.client.close()
+
+
 def test_a_stop_that_races_the_end_of_a_run_never_keeps_its_slot(sim, monkeypatch):
     """停止恰好落在 run 收尾的时候 (它已经写下 done, 正在关闭到模型的连接): 名额照样归还, run 照样离开 worker.runs。
     第一版里这次取消打断了收尾, 名额永远不还 —— 一个 worker 被这样碰上 max_streams 次就再也不接新的 run。"""
@@ -408,12 +425,8 @@ def test_a_stop_that_races_the_end_of_a_run_never_keeps_its_slot(sim, monkeypatc
     monkeypatch.setattr(runs.chat.Relay, "aclose", slow_aclose)
 
     async def scenario():
-        options = runs.RunOptions()
-        target = runs.oa.Target(f"{sim.url}/v1", "key", "sim")
-        service = runs.chat.Service(runs.chat.Settings(target=target), runs.chat.StreamLimit(40))
-        service.client = runs.oa.openai.AsyncOpenAI(api_key="key", base_url=target.base_url)
-        worker = runs.Worker(service, runs.MemoryStore(options), options)
-        try:
+        async with in_process_worker(sim, slots=40) as worker:
+            service = worker.service
             for i in range(16):  # 在收尾的不同时刻按停止
                 service.limit.acquire()
                 run_id = f"race{i}"
@@ -427,8 +440,6 @@ def test_a_stop_that_races_the_end_of_a_run_never_keeps_its_slot(sim, monkeypatc
                 await asyncio.gather(run.task, return_exceptions=True)
             assert service.limit.active == 0, f"{service.limit.active} 个名额没有归还"
             assert worker.runs == {}
-        finally:
-            await service.client.close()
 
     run_async(scenario())
 
@@ -437,13 +448,8 @@ def test_an_idempotent_retry_is_answered_even_when_the_server_is_full(sim):
     """幂等键存在就是为了"响应丢了, 再发一次": 那时服务器可能正满着 (满的原因之一就是那个 run)。重发不占名额, 回 200。"""
 
     async def scenario():
-        options = runs.RunOptions()
-        target = runs.oa.Target(f"{sim.url}/v1", "key", "sim")
-        service = runs.chat.Service(runs.chat.Settings(target=target), runs.chat.StreamLimit(1))
-        service.client = runs.oa.openai.AsyncOpenAI(api_key="key", base_url=target.base_url)
-        worker = runs.Worker(service, runs.MemoryStore(options), options)
-        transport = httpx.ASGITransport(app=runs.FrontDoor(worker))
-        try:
+        async with in_process_worker(sim, slots=1) as worker:
+            transport = httpx.ASGITransport(app=runs.FrontDoor(worker))
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://127.0.0.1"
             ) as client:
@@ -457,12 +463,7 @@ def test_an_idempotent_retry_is_answered_even_when_the_server_is_full(sim):
                 assert again.json()["run_id"] == first.json()["run_id"] and again.json()["replayed"]
                 changed = await client.post("/runs", json=user("/long 别的"), headers=key)
                 assert changed.status_code == 422, "同一个键, 不同的请求"
-            assert service.limit.active == 1, "重发没有占名额"
-            for run in list(worker.runs.values()):
-                run.cancel("cancelled")
-                await asyncio.gather(run.task, return_exceptions=True)
-        finally:
-            await service.client.close()
+            assert worker.service.limit.active == 1, "重发没有占名额"
 
     run_async(scenario())
 
@@ -519,12 +520,12 @@ def test_sigterm_tells_readers_on_the_same_worker_why_their_stream_ends(sim):
     """内存日志 (默认): 读者和生成者在同一个进程里。SIGTERM 之后, 读者在连接关闭之前收到 shutdown 的 error, 而不是被掐断。"""
     with worker(sim, "--shutdown-grace", "1") as app:
         run_id = new_run(app, "/long")
-        decoder, events = sse.SSEDecoder(), []
+        decoder, events, signalled = sse.SSEDecoder(), [], False
         with httpx.stream("GET", f"{app.url}/runs/{run_id}/stream", timeout=30) as response:
             for chunk in response.iter_bytes():
                 events += decoder.feed(chunk)
-                if len(events) >= 3 and app.proc.poll() is None and not hasattr(app, "signalled"):
-                    app.signalled = True
+                if len(events) >= 3 and not signalled:
+                    signalled = True
                     app.proc.send_signal(signal.SIGTERM)
         assert events[-1].event == "error", [e.event for e in events[-3:]]
         assert json.loads(events[-1].data)["reason"] == "shutdown"

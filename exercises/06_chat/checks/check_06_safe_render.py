@@ -130,14 +130,21 @@ def teardown() -> None:
         _session["playwright"].stop()
 
 
-def open_tab(ex: Any) -> Any:
-    """一个标签页: 页面、两个库和你的文件由这里直接交给浏览器; 别的请求一律拦下, 记进 _session["requests"]。"""
-    files = {
+def served_files(ex: Any) -> dict[str, tuple[bytes, str]]:
+    """检查交给浏览器的文件: 页面、两个库和你的文件 (网址 → (内容, 类型))。"""
+    return {
         f"{ORIGIN}/": (PAGE.encode(), "text/html; charset=utf-8"),
         f"{ORIGIN}/vendor/marked.umd.js": ((ROOT / "vendor/marked.umd.js").read_bytes(), "text/javascript"),
         f"{ORIGIN}/vendor/purify.min.js": ((ROOT / "vendor/purify.min.js").read_bytes(), "text/javascript"),
         f"{ORIGIN}/06_safe_render.js": (Path(ex.path).read_bytes(), "text/javascript; charset=utf-8"),
     }  # fmt: skip
+
+
+def open_tab(ex: Any) -> Any:
+    """一个标签页: served_files 由这里直接交给浏览器; 别的请求一律拦下, 记进 _session["requests"]。"""
+    if "files" not in _session:  # 每项检查一个新标签页, 文件只读一次
+        _session["files"] = served_files(ex)
+    files = _session["files"]
 
     def serve(route: Any) -> None:
         url = route.request.url
